@@ -301,6 +301,9 @@ LLM_API int llm_model_config_init(llm_model_config *c, size_t struct_size);
 /* ==== model API (issue: model core) ==== */
 /* ==== end model API ==== */
 
+/* ==== sampler API (issue: generation and sampling) ==== */
+/* ==== end sampler API ==== */
+
 /* ==== planning API (issue: scaling laws) ==== */
 /* ==== end planning API ==== */
 

@@ -1,0 +1,43 @@
+#!/bin/sh
+# consumer.sh CMAKE BUILD_DIR WORK_DIR SRC_DIR CC VERSION
+# Installs BUILD_DIR into WORK_DIR/prefix, checks the installed layout, and
+# builds and runs tests/consumer/consumer.c against it with pkg-config and
+# with CMake's find_package.
+set -eu
+cmake=$1 build=$2 work=$3 src=$4 cc=$5 version=$6
+major=${version%%.*}
+rm -rf "$work"
+mkdir -p "$work"
+prefix=$work/prefix
+"$cmake" --install "$build" --prefix "$prefix" >"$work/install.log"
+
+fail() { echo "FAIL: $*"; exit 1; }
+for f in include/llm.h "lib/libllm.so.$version" "lib/libllm.so.$major" lib/libllm.so \
+         lib/pkgconfig/libllm.pc lib/cmake/libllm/libllmConfig.cmake \
+         lib/cmake/libllm/libllmConfigVersion.cmake lib/cmake/libllm/libllmTargets.cmake \
+         bin/libllm; do
+  [ -e "$prefix/$f" ] || fail "install is missing $f"
+done
+[ "$(ls "$prefix/include")" = "llm.h" ] || fail "only llm.h may be installed in include/"
+
+# The installed CLI finds its library without LD_LIBRARY_PATH.
+"$prefix/bin/libllm" --version | grep -q "libllm $version" || fail "installed CLI does not run"
+
+# 1. pkg-config
+cflags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags libllm)
+libs=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs libllm)
+[ "$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --modversion libllm)" = "$version" ] ||
+  fail "pkg-config reports the wrong version"
+"$cc" -std=c99 -Wall -Werror $cflags "$src/consumer.c" -o "$work/consumer_pc" $libs \
+  -Wl,-rpath,"$prefix/lib"
+"$work/consumer_pc"
+
+# 2. CMake package
+mkdir -p "$work/cmake_src"
+cp "$src/consumer.c" "$work/cmake_src/"
+cp "$src/CMakeLists.txt.in" "$work/cmake_src/CMakeLists.txt"
+"$cmake" -S "$work/cmake_src" -B "$work/cmake_build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_C_COMPILER="$cc" >"$work/cmake.log"
+"$cmake" --build "$work/cmake_build" >>"$work/cmake.log"
+"$work/cmake_build/consumer"
+echo "OK: consumer built with pkg-config and with find_package(libllm)"
