@@ -40,4 +40,18 @@ cp "$src/CMakeLists.txt.in" "$work/cmake_src/CMakeLists.txt"
   -DCMAKE_C_COMPILER="$cc" >"$work/cmake.log"
 "$cmake" --build "$work/cmake_build" >>"$work/cmake.log"
 "$work/cmake_build/consumer"
+# 3. the installed Python package and Lua modules find the installed library
+v=$(env -u LIBLLM_LIBRARY PYTHONPATH="$prefix/lib/python3/dist-packages" PYTHONDONTWRITEBYTECODE=1 \
+    /usr/bin/python3 -c "import libllm; print(libllm.version())")
+[ "$v" = "$version" ] || fail "installed Python package reports '$v'"
+for luaver in 5.4 5.1; do
+  lua=lua5.4
+  [ "$luaver" = 5.1 ] && lua=luajit
+  if [ -e "$prefix/lib/lua/$luaver/llm.so" ] && command -v $lua >/dev/null; then
+    v=$(LUA_CPATH="$prefix/lib/lua/$luaver/?.so" $lua -e 'io.write(require("llm").version())')
+    [ "$v" = "$version" ] || fail "installed Lua $luaver module reports '$v'"
+  fi
+done
+[ -e "$prefix/lib/lua/5.4/llm.so" ] || fail "install is missing lib/lua/5.4/llm.so"
+
 echo "OK: consumer built with pkg-config and with find_package(libllm)"
