@@ -23,10 +23,6 @@
 #define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define CLI_PRINTF(f, a)
-/* Subcommands (one cmd_<name>.c each). */
-int cmd_version(int argc, char **argv);
-/* ==== subcommand declarations: add yours below ==== */
-
 #endif
 
 /* A subcommand: its name, a one-line summary and its entry point. */

@@ -78,8 +78,13 @@ int llm__config_read(llm__obj *o, llm_model_config *c, const llm_model_config *s
                             "(n_head_kv %u != n_head %u)",
                             (unsigned)c->n_head_kv, (unsigned)c->n_head);
         c->flags |= LLM_CFG_QKV_BIAS;
-        if (c->n_ff == 0)
+        if (c->n_ff == 0) {
+            if (c->n_embd > UINT32_MAX / 4)
+                return llm__err(o, LLM_ERR_RANGE,
+                                "model config: n_embd %u is too large for n_ff = 4*n_embd",
+                                (unsigned)c->n_embd);
             c->n_ff = 4 * c->n_embd;
+        }
     } else if (c->n_ff == 0) {
         return llm__err(o, LLM_ERR_INVALID, "model config: llama needs n_ff > 0");
     }
