@@ -305,6 +305,280 @@ LLM_API int llm_model_config_init(llm_model_config *c, size_t struct_size);
 /* ==== end sampler API ==== */
 
 /* ==== planning API (issue: scaling laws) ==== */
+
+/* ------------------------------------------------------------------------
+ * Scaling laws: parameter and FLOP accounting, Chinchilla compute-optimal
+ * planning (Hoffmann et al. 2022, arXiv:2203.15556), configuration
+ * suggestion and fitting L(N, D) = E + A/N^alpha + B/D^beta to your runs.
+ *
+ * Result structs (llm_count, llm_plan, llm_fit_result) start with
+ * `uint32_t struct_size` like option structs: fill them with their init
+ * function (or *_INIT macro), then pass a pointer. The library writes only
+ * the first struct_size bytes, so a caller built against an older header
+ * keeps working. On failure the result struct is left unchanged, except
+ * where a function says otherwise.
+ *
+ * None of these functions takes a handle: details of a failure are in
+ * llm_last_errmsg(). All are pure computations: thread-safe, no global
+ * state, no allocation (except llm_fit_scaling_law's scratch, through its
+ * options' allocator). FLOPs are floating-point operations (a multiply
+ * and an add count as two), as doubles; counts are uint64_t.
+ * ------------------------------------------------------------------------ */
+
+/* Parameter and FLOP counts of one model configuration. */
+typedef struct llm_count {
+    uint32_t struct_size;
+    uint32_t reserved0;         /* always 0 */
+    /* Exact parameter counts (every weight, bias and norm gain).
+     * n_params = n_params_embedding + n_params_non_embedding. */
+    uint64_t n_params;          /* all parameters; a tied output matrix counts once */
+    uint64_t n_params_embedding; /* token embedding, learned positions (gpt2) and an
+                                    untied output matrix */
+    uint64_t n_params_non_embedding; /* everything else: blocks and final norm
+                                        (Kaplan et al.'s N, with biases and norms) */
+    /* Forward FLOPs per token. Kaplan et al. 2020 eq. 2.2:
+     *   2*n_params_non_embedding + 2*n_layer*n_ctx*n_embd. */
+    double flops_fwd_kaplan;
+    /* Forward FLOPs per token, Chinchilla Appendix F for a sequence of
+     * s = n_ctx tokens, divided by s:
+     *   embeddings 2*V*C + final logits 2*C*V
+     *   + n_layer * ( Q,K,V projections 2*C*(q + 2*kv)
+     *                 + key@query logits 2*s*q + softmax 3*NH*s
+     *                 + softmax@value 2*s*q + output projection 2*q*C
+     *                 + dense block 2*m*C*F )
+     * with q = NH*head size, kv = n_head_kv*head size (q for plain
+     * multi-head attention, as in the appendix: grouped-query attention is
+     * our generalisation), F = n_ff and m = 2 matrices (gpt2 MLP) or 3
+     * (llama SwiGLU; the appendix has m = 2). Biases, norms and
+     * non-linearities are not counted (the appendix lists only the items
+     * above). */
+    double flops_fwd_chinchilla;
+    /* The part of flops_fwd_chinchilla due to embeddings and final logits
+     * (4*V*C). nanoGPT notes that the paper's Table A4 is reproduced only
+     * without it. */
+    double flops_fwd_chinchilla_embed;
+    /* Training FLOPs per token (forward + backward = 3 x forward, the
+     * backward pass costing twice the forward in both papers). */
+    double flops_train_kaplan;      /* 3 * flops_fwd_kaplan */
+    double flops_train_chinchilla;  /* 3 * flops_fwd_chinchilla */
+    double flops_train_6n;          /* 6 * n_params (the C = 6ND rule) */
+} llm_count;
+
+/* Fills *c for a struct of `struct_size` bytes (all counts zero).
+ * LLM_ERR_INVALID for NULL or a bad size. */
+LLM_API int llm_count_init(llm_count *c, size_t struct_size);
+#define LLM_COUNT_INIT(c) llm_count_init((c), sizeof *(c))
+
+/* Counts the parameters and per-token FLOPs of `cfg` (read with the same
+ * defaults and validation as the model loader). Per-layer parameters:
+ *   gpt2:  2 LayerNorms 4C, c_attn 3C^2+3C, c_proj C^2+C,
+ *          MLP C*F+F + F*C+C;
+ *          plus wte V*C, wpe n_ctx*C, ln_f 2C (GPT-2 small: 124,439,808)
+ *   llama: 2 RMSNorms 2C, q C*q, k and v 2*C*kv, o q*C, SwiGLU 3*C*F,
+ *          Q/K/V biases q+2kv with LLM_CFG_QKV_BIAS;
+ *          plus embedding V*C, final norm C
+ *   and an untied output matrix V*C with LLM_CFG_UNTIED_OUTPUT.
+ * Errors: LLM_ERR_INVALID (NULL, bad struct_size, invalid config naming
+ * the field), LLM_ERR_UNSUPPORTED (unknown arch or flags), LLM_ERR_RANGE
+ * (a count that does not fit 64 bits). */
+LLM_API int llm_count_model(llm_count *out, const llm_model_config *cfg);
+
+/* Training FLOPs method for llm_count_train_flops. */
+#define LLM_FLOPS_6N         1  /* 6 * n_params per token */
+#define LLM_FLOPS_KAPLAN     2  /* 3 * Kaplan forward per token */
+#define LLM_FLOPS_CHINCHILLA 3  /* 3 * Chinchilla Appendix F forward per token */
+
+/* *out_flops = training FLOPs of `cfg` over `n_tokens` tokens (a double:
+ * token counts beyond 2^53 are fine as approximations) by `method`.
+ * Errors: LLM_ERR_INVALID for NULL, a non-positive or non-finite n_tokens,
+ * an unknown method, or an invalid config. */
+LLM_API int llm_count_train_flops(double *out_flops, const llm_model_config *cfg,
+                                  double n_tokens, int32_t method);
+
+/* Constants of the planner: the three approaches of Hoffmann et al. 2022
+ * and the parametric loss of Approach 3. Approaches 1 and 2 are power laws
+ * N_opt = coef * C^a with D_opt = C / (6 N_opt), i.e. D_opt ~ C^(1-a)
+ * (the published b = 1 - a for both). Approach 3 is the closed form of
+ * minimising L(N, D) subject to C = 6ND:
+ *   N_opt = G (C/6)^(beta/(alpha+beta)), D_opt = G^-1 (C/6)^(alpha/(alpha+beta)),
+ *   G = (alpha A / (beta B))^(1/(alpha+beta)).
+ * Every field must be positive and finite (exponents a in (0, 1)); a zero
+ * field means "the value of LLM_CONSTANTS_HOFFMANN2022". */
+typedef struct llm_plan_constants {
+    uint32_t struct_size;
+    int32_t preset;         /* LLM_CONSTANTS_* the values came from; 0 = custom */
+    double E;               /* irreducible loss, nats/token */
+    double A;
+    double B;
+    double alpha;           /* exponent of N */
+    double beta;            /* exponent of D */
+    double approach1_a;     /* N_opt = approach1_coef * C^approach1_a */
+    double approach1_coef;
+    double approach2_a;
+    double approach2_coef;
+} llm_plan_constants;
+
+/* Built-in constant sets. The values and their sources are listed in one
+ * table in lib/plan/constants.c. */
+#define LLM_CONSTANTS_HOFFMANN2022           1 /* as printed (App. D.2, Table 2) */
+#define LLM_CONSTANTS_HOFFMANN2022_UNROUNDED 2 /* unrounded App. D.2 fit */
+#define LLM_CONSTANTS_BESIROGLU2024          3 /* replication, arXiv:2404.10102 */
+
+/* Fills *k (a struct of `struct_size` bytes) with LLM_CONSTANTS_HOFFMANN2022. */
+LLM_API int llm_plan_constants_init(llm_plan_constants *k, size_t struct_size);
+#define LLM_PLAN_CONSTANTS_INIT(k) llm_plan_constants_init((k), sizeof *(k))
+/* Fills *k with a built-in set; LLM_ERR_INVALID for an unknown `preset`. */
+LLM_API int llm_plan_constants_preset(llm_plan_constants *k, size_t struct_size,
+                                      int32_t preset);
+
+/* A training plan: compute C, parameters N and tokens D with C = 6 N D. */
+typedef struct llm_plan {
+    uint32_t struct_size;
+    int32_t approach;        /* 1, 2 or 3 */
+    double compute;          /* C, training FLOPs */
+    double params;           /* N, parameters */
+    double tokens;           /* D, training tokens */
+    double tokens_per_param; /* D / N */
+    double loss;             /* L(N, D) by the constants' parametric law, nats/token */
+} llm_plan;
+
+LLM_API int llm_plan_init(llm_plan *p, size_t struct_size);
+#define LLM_PLAN_INIT(p) llm_plan_init((p), sizeof *(p))
+
+/* Compute-optimal plan for a budget of `compute` FLOPs by `approach`
+ * (1: training-curve envelope, 2: IsoFLOP profiles, 3: parametric loss).
+ * k == NULL means LLM_CONSTANTS_HOFFMANN2022.
+ * Errors: LLM_ERR_INVALID for NULL out, an approach outside 1..3, a
+ * non-positive or non-finite compute (the message names the argument),
+ * or constants out of their domain (naming the field). */
+LLM_API int llm_plan_for_compute(llm_plan *out, const llm_plan_constants *k,
+                                 int32_t approach, double compute);
+/* The plan for which `params` is compute-optimal: the budget C whose
+ * N_opt(C) = params, and D = C / (6 params). Errors as above. */
+LLM_API int llm_plan_for_params(llm_plan *out, const llm_plan_constants *k,
+                                int32_t approach, double params);
+/* The plan for which `tokens` is compute-optimal: the budget C whose
+ * D_opt(C) = tokens, and N = C / (6 tokens). Errors as above. */
+LLM_API int llm_plan_for_tokens(llm_plan *out, const llm_plan_constants *k,
+                                int32_t approach, double tokens);
+/* *out_loss = E + A / params^alpha + B / tokens^beta (nats/token).
+ * Errors: LLM_ERR_INVALID for NULL out or a non-positive or non-finite
+ * params or tokens. */
+LLM_API int llm_plan_loss(double *out_loss, const llm_plan_constants *k,
+                          double params, double tokens);
+
+/* Wall-clock seconds to train on `tokens` tokens at a measured training
+ * throughput of `tokens_per_second`. When that throughput was measured on
+ * a model of `measured_params` parameters other than the planned
+ * `params`, pass both: the throughput is rescaled by measured_params /
+ * params (constant FLOP/s under C = 6ND). measured_params == 0 means the
+ * throughput is for the planned model (params is then ignored and may be
+ * 0). Errors: LLM_ERR_INVALID for NULL out, non-positive or non-finite
+ * tokens or tokens_per_second, a negative or non-finite measured_params,
+ * or measured_params > 0 with params not positive. */
+LLM_API int llm_plan_seconds(double *out_seconds, double tokens, double tokens_per_second,
+                             double params, double measured_params);
+
+/* The inverse of llm_plan_seconds: *out_compute = the training FLOPs that
+ * fit in `seconds` of wall-clock time on a machine that trains a model of
+ * `measured_params` parameters at `tokens_per_second`, i.e.
+ * 6 * measured_params * tokens_per_second * seconds (C = 6ND at the
+ * measured FLOP/s). Pass the result to llm_plan_for_compute to ask "what
+ * should I train in this time". Errors: LLM_ERR_INVALID for NULL out or
+ * any argument not positive and finite (the message names it). */
+LLM_API int llm_plan_budget(double *out_compute, double seconds, double tokens_per_second,
+                            double measured_params);
+
+/* Proposes a configuration with about `target_params` parameters (exact
+ * count, as llm_count_model's n_params). `base` (NULL: GPT-2 small's)
+ * supplies arch, n_vocab, n_ctx, flags, norm_eps, rope_base, the ratio
+ * n_ff / n_embd (rounded to a multiple of the head size; llama: base n_ff
+ * required) and the query-heads-per-kv-head ratio. The search picks
+ * n_layer (1..256) and n_embd (n_head = n_embd / 64, head size 64; for
+ * targets no such shape reaches within 2.5%, head size 32 or 16 if
+ * closer) with aspect ratio n_embd / n_layer in [32, 256] (Kaplan et al.
+ * 2020 find the loss changing only a few percent over a wide range of
+ * shapes; GPT-2 small has 64, Chinchilla 70B 102, GPT-3 175B 128),
+ * minimising the relative count error and, among
+ * candidates within 1% of the target, preferring an aspect ratio in
+ * [64, 128]. `out` is written like a result struct: initialise it with
+ * LLM_MODEL_CONFIG_INIT (its struct_size is kept). *out_params receives
+ * the exact count (may be NULL).
+ * Errors: LLM_ERR_INVALID (NULL out, target not positive or not finite,
+ * invalid base), LLM_ERR_RANGE (no candidate within a factor 1.5 of the
+ * target: e.g. a target below the embedding's size). */
+LLM_API int llm_plan_suggest_config(llm_model_config *out, uint64_t *out_params,
+                                    const llm_model_config *base, double target_params);
+
+/* Options of llm_fit_scaling_law. */
+typedef struct llm_fit_opts {
+    uint32_t struct_size;
+    uint32_t max_iter;        /* L-BFGS iterations per start (0: 1000) */
+    double huber_delta;       /* Huber threshold on log-loss residuals (0: 1e-3) */
+    double grad_tol;          /* converged when max |gradient| <= grad_tol (0: 1e-9) */
+    /* Grid of starts (a = log A, b = log B, e = log E); 0: the grid of
+     * Besiroglu et al.'s reproduction of the paper's fit: alpha, beta in
+     * {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}
+     * (4500 starts). LLM_FIT_GRID_COARSE: alpha, beta in {0.5, 1}, e in
+     * {-1, 0, 1}, a, b in {0, 10, 20} (108 starts). */
+    int32_t grid;
+    uint32_t reserved0;       /* must be 0 */
+    llm_progress_fn progress; /* LLM_PHASE_FIT, once per start: done = starts
+                                 finished, total = starts (NULL: none) */
+    void *progress_ud;
+    llm_alloc_fn alloc;       /* scratch memory (3 doubles per run); NULL: the
+                                 process default allocator */
+    void *alloc_ud;
+} llm_fit_opts;
+
+#define LLM_FIT_GRID_PAPER  0
+#define LLM_FIT_GRID_COARSE 1
+
+LLM_API int llm_fit_opts_init(llm_fit_opts *o, size_t struct_size);
+#define LLM_FIT_OPTS_INIT(o) llm_fit_opts_init((o), sizeof *(o))
+
+/* Result of a fit and its compute-optimal frontier under C = 6ND:
+ * N_opt(C) = G (C/6)^a, D_opt(C) = (C/6)^b / G. */
+typedef struct llm_fit_result {
+    uint32_t struct_size;
+    int32_t converged;        /* 1 when the best start (lowest objective) met grad_tol */
+    double E;                 /* irreducible loss (same units as the losses) */
+    double A;
+    double B;
+    double alpha;             /* exponent of N */
+    double beta;              /* exponent of D */
+    double objective;         /* sum of Huber(log L_hat - log L) at the fit */
+    /* frontier (all 0 unless alpha > 0 and beta > 0) */
+    double frontier_a;        /* beta / (alpha + beta) */
+    double frontier_b;        /* alpha / (alpha + beta) */
+    double frontier_G;        /* (alpha A / (beta B))^(1/(alpha+beta)) */
+    uint32_t n_starts;        /* initialisations tried */
+    uint32_t n_converged;     /* of which converged */
+    uint64_t iterations;      /* L-BFGS iterations over all starts */
+} llm_fit_result;
+
+LLM_API int llm_fit_result_init(llm_fit_result *r, size_t struct_size);
+#define LLM_FIT_RESULT_INIT(r) llm_fit_result_init((r), sizeof *(r))
+
+/* Fits E, A, B, alpha, beta to `n_runs` runs (params[i], tokens[i],
+ * loss[i]) as Hoffmann et al. 2022 (section 3.3, App. D.2): minimise
+ *   sum_i Huber_delta( LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i )
+ * over (a, b, e, alpha, beta) with A = e^a, B = e^b, E = e^e, by L-BFGS
+ * (strong Wolfe line search) from every start of the grid, keeping the
+ * lowest objective. Needs n_runs >= 5. `out` must be initialised with
+ * llm_fit_result_init. Returns LLM_OK when at least one start converged
+ * (out->converged says whether the best one did); LLM_ERR_NO_CONVERGENCE
+ * when none did, with the best found still written to *out (converged =
+ * 0); LLM_ERR_CANCELLED when the progress callback stopped it (best so
+ * far written). LLM_ERR_NOMEM when the scratch allocation fails.
+ * Errors (nothing written): LLM_ERR_INVALID for NULL pointers, n_runs < 5,
+ * a non-positive or non-finite value (the message names the array and
+ * index, e.g. "loss[7]"), bad options; LLM_ERR_UNSUPPORTED for an unknown
+ * grid. The arrays are only read during the call. Thread-safe. */
+LLM_API int llm_fit_scaling_law(llm_fit_result *out, const double *params,
+                                const double *tokens, const double *loss, size_t n_runs,
+                                const llm_fit_opts *opts);
+
 /* ==== end planning API ==== */
 
 #ifdef __cplusplus

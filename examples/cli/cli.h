@@ -55,5 +55,7 @@ void cli_json_string(FILE *f, const char *s);
 /* Subcommands (one cmd_<name>.c each). */
 int cmd_version(int argc, char **argv);
 /* ==== subcommand declarations: add yours below ==== */
+int cmd_fit(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 #endif

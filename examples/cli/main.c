@@ -15,6 +15,8 @@ static int cmd_help(int argc, char **argv);
 static const cli_command commands[] = {
     {"help", "show help for a command", cmd_help},
     {"version", "print the library version", cmd_version},
+    {"plan", "compute-optimal model size, tokens and loss (Chinchilla)", cmd_plan},
+    {"fit", "fit a scaling law L(N, D) to your runs (CSV)", cmd_fit},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
