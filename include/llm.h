@@ -302,6 +302,200 @@ LLM_API int llm_model_config_init(llm_model_config *c, size_t struct_size);
 /* ==== end model API ==== */
 
 /* ==== sampler API (issue: generation and sampling) ==== */
+
+/*
+ * A sampler turns one vector of logits (one float per vocabulary entry)
+ * into one token id. It owns a seeded PRNG and the window of recent tokens
+ * that the penalties look at. One thread at a time; it may move between
+ * threads. It does not depend on a model: any float logits will do.
+ *
+ * The chain, in this fixed order (each stage is off unless set, so any one
+ * can be used alone; math.md section 7 gives the formulas):
+ *   1. logit bias:   z[t] += bias for each (t, bias) pair of the options
+ *                    (pairs naming the same token add up; bias -INFINITY
+ *                    bans the token).
+ *   2. penalties:    over the distinct tokens t of the window (the last
+ *                    `penalty_last_n` accepted tokens), with c = the count
+ *                    of t in the window:
+ *                      repetition (CTRL/HF): z[t] = z[t] > 0 ? z[t] / r : z[t] * r
+ *                      then        z[t] -= c * frequency + presence
+ *                    (float arithmetic in exactly this order).
+ *   3. temperature:  z / T. T == 0 is greedy: the arg-max of the penalized
+ *                    logits, ties to the lowest id; stages 4-6 are then
+ *                    moot and the draw uses no random number.
+ *   4. top-k:        keep the k largest logits (ties to the lower id).
+ *   5. top-p:        keep the shortest prefix of the survivors, in the
+ *                    order logit descending then id ascending (that is,
+ *                    probability descending), whose probability sums to
+ *                    >= p of what survived top-k (p * total is rounded up
+ *                    to the integer weight scale below).
+ *   6. min-p:        keep tokens with probability >= min_p * (largest).
+ *   7. draw:         one token from the survivors, with probabilities
+ *                    proportional to exp(z/T): with x the next 64-bit PRNG
+ *                    output and W the survivors' total integer weight, the
+ *                    first survivor in id order at which the running sum
+ *                    of weights exceeds floor(x * W / 2^64).
+ * Top-p and min-p therefore see the tempered distribution (as in Hugging
+ * Face's warpers, unlike llama.cpp, which applies temperature last).
+ *
+ * Numbers: probabilities are exp((z - z_max)/T) held as integers, scaled
+ * so that the most likely token weighs 2^s with s = 64 - bitlength(n_vocab)
+ * (capped at 62; s = 48 for 50257 tokens), rounded down; sums, the top-p
+ * cut and the draw are exact integer arithmetic, so the result does not
+ * depend on summation order, threads or SIMD width. Consequently a token
+ * whose probability is below 2^-s of the most likely one's is never
+ * drawn. The exponential is libllm's own (no libm; relative error below
+ * 1e-6, monotone in z), and the PRNG is xoshiro256** seeded through
+ * splitmix64: the same seed, options and logits give the same tokens on
+ * every IEEE-754 platform (tests/sample/golden.py transcribes the
+ * algorithm and pins exact sequences).
+ *
+ * Logits: -INFINITY masks a token. NaN or +INFINITY in the input, or a
+ * logit that the bias or penalties push to +INFINITY, is LLM_ERR_INVALID
+ * (the message names the token), as is a vector in which every token is
+ * masked.
+ *
+ * Cost: nothing is allocated per call (all scratch, O(n_vocab), is made by
+ * llm_sampler_create). Every call makes a few O(V) passes (copy and
+ * check, maximum, weights). Top-k selects with a bounded heap, O(V) plus
+ * O(log k) per heap replacement, and sorts only the k survivors. Top-p
+ * without top-k is a radix select on the weights (per-exponent, then
+ * per-mantissa-byte sums) and sorts only the few tokens that share the
+ * cut's leading 16 weight bits. No path sorts the whole vocabulary.
+ */
+
+/* A logit bias entry: z[token] += bias before anything else. */
+typedef struct llm_logit_bias {
+    llm_token token;  /* in [0, n_vocab) */
+    float bias;       /* finite, or -INFINITY to ban the token */
+} llm_logit_bias;
+
+/* Options of llm_sampler_create. Zero means default in every field. */
+typedef struct llm_sampler_opts {
+    uint32_t struct_size;
+    uint32_t flags;             /* LLM_SAMPLER_FLAG_* bits */
+    llm_alloc_fn alloc;         /* NULL: the process default allocator */
+    void *alloc_ud;
+    uint64_t seed;              /* PRNG seed; every value, 0 included, is a
+                                 * valid fixed seed (0 is the default) */
+    uint32_t n_vocab;           /* required: length of the logit vectors */
+    int32_t top_k;              /* 0: off; else >= 1 */
+    float temperature;          /* 0: default 1.0; > 0. For greedy set
+                                 * LLM_SAMPLER_FLAG_GREEDY */
+    float top_p;                /* 0: default 1.0 (off); else in (0, 1] */
+    float min_p;                /* 0: off; else in [0, 1] */
+    float repeat_penalty;       /* 0: default 1.0 (off); else in [1e-3, 1e3] */
+    float presence_penalty;     /* 0: off; finite, |x| <= 1e6 */
+    float frequency_penalty;    /* 0: off; finite, |x| <= 1e6 */
+    int32_t penalty_last_n;     /* window length; 0: default 64; [1, 2^20] */
+    uint32_t reserved0;         /* must be 0 */
+    const llm_logit_bias *logit_bias; /* n_logit_bias entries, copied at
+                                       * create; NULL when n_logit_bias == 0 */
+    size_t n_logit_bias;
+} llm_sampler_opts;
+
+/* Greedy decoding: temperature 0 (arg-max, ties to the lowest id). */
+#define LLM_SAMPLER_FLAG_GREEDY 0x1u
+/* llm_sampler_sample does not record the token it returns; the caller
+ * records tokens with llm_sampler_accept. Without this flag every sampled
+ * token is accepted automatically. */
+#define LLM_SAMPLER_FLAG_NO_AUTO_ACCEPT 0x2u
+
+/* Fills *o with the defaults (all zero) for a struct of `struct_size`
+ * bytes. Returns LLM_ERR_INVALID for NULL or a size below 4. */
+LLM_API int llm_sampler_opts_init(llm_sampler_opts *o, size_t struct_size);
+#define LLM_SAMPLER_OPTS_INIT(o) llm_sampler_opts_init((o), sizeof *(o))
+
+/* Creates a sampler. opts must not be NULL (n_vocab is required). All
+ * memory (about 20 bytes per vocabulary entry, plus 4 per window slot and
+ * 8 per logit bias entry) is allocated here, through opts->alloc. Errors: LLM_ERR_INVALID for a NULL
+ * out/opts or a field out of range (the message names the field and its
+ * valid range), LLM_ERR_UNSUPPORTED for unknown flags or a larger struct
+ * with a non-zero tail, LLM_ERR_NOMEM. On failure *out = NULL and
+ * llm_last_errmsg() has the detail. */
+LLM_API int llm_sampler_create(llm_sampler **out, const llm_sampler_opts *opts);
+
+/* Releases the sampler. NULL is a no-op. */
+LLM_API void llm_sampler_free(llm_sampler *s);
+
+/* Samples one token from `logits` (n_vocab floats, which must equal the
+ * sampler's n_vocab) through the chain above and writes it to *out. Unless
+ * LLM_SAMPLER_FLAG_NO_AUTO_ACCEPT is set, the token is also accepted
+ * (llm_sampler_accept). Consumes exactly one 64-bit PRNG output per call
+ * unless greedy (none). No allocation. Errors: LLM_ERR_INVALID (NULL
+ * argument, n_vocab mismatch, NaN/+inf logits, every token masked); on
+ * failure *out is left unchanged and the sampler's state (PRNG, window)
+ * is not modified. */
+LLM_API int llm_sampler_sample(llm_token *out, llm_sampler *s,
+                               const float *logits, size_t n_vocab);
+
+/* Runs the chain without drawing or accepting and writes the final
+ * distribution to probs[0..n_vocab) (0 for filtered tokens; it sums to 1
+ * within float rounding; greedy gives a one-hot vector). `probs` may not
+ * alias `logits`. If n_kept is not NULL it receives the number of tokens
+ * with non-zero weight. Leaves the PRNG and the window untouched. Errors
+ * as llm_sampler_sample. */
+LLM_API int llm_sampler_probs(float *probs, size_t *n_kept, llm_sampler *s,
+                              const float *logits, size_t n_vocab);
+
+/* Records `token` as generated (or as part of the prompt, to penalize
+ * repeating it): it enters the penalty window, evicting the oldest entry
+ * when the window is full. LLM_ERR_INVALID for a NULL sampler, a token
+ * outside [0, n_vocab). No allocation. */
+LLM_API int llm_sampler_accept(llm_sampler *s, llm_token token);
+
+/* Empties the penalty window and reseeds the PRNG with `seed`, keeping the
+ * parameters and all memory. Afterwards the sampler behaves exactly like a
+ * freshly created one with that seed and its current parameters.
+ * LLM_ERR_INVALID for NULL. */
+LLM_API int llm_sampler_reset(llm_sampler *s, uint64_t seed);
+
+/* Runtime parameters (keys are never renumbered or reused). The value
+ * given to a setter is the parameter itself, not "0 means default":
+ * LLM_SAMPLER_TEMP 0 means greedy, TOP_P 1 and MIN_P 0 and TOP_K 0 mean
+ * off. llm_sampler_param_bounds gives each key's type and range. */
+#define LLM_SAMPLER_TEMP              1 /* f32, [0, 1e6]; 0 = greedy */
+#define LLM_SAMPLER_TOP_K             2 /* i32, [0, 2^31-1]; 0 = off */
+#define LLM_SAMPLER_TOP_P             3 /* f32, (0, 1]; 1 = off */
+#define LLM_SAMPLER_MIN_P             4 /* f32, [0, 1]; 0 = off */
+#define LLM_SAMPLER_REPEAT_PENALTY    5 /* f32, [1e-3, 1e3]; 1 = off */
+#define LLM_SAMPLER_PRESENCE_PENALTY  6 /* f32, [-1e6, 1e6]; 0 = off */
+#define LLM_SAMPLER_FREQUENCY_PENALTY 7 /* f32, [-1e6, 1e6]; 0 = off */
+#define LLM_SAMPLER_PENALTY_LAST_N    8 /* i32, [1, 2^20]; window length */
+
+#define LLM_PARAM_F32 1 /* a float parameter: llm_sampler_set_f32/get_f32 */
+#define LLM_PARAM_I32 2 /* an int32 parameter: llm_sampler_set_i32/get_i32 */
+#define LLM_PARAM_MIN_OPEN 0x1u /* `min` itself is not allowed */
+
+/* Type and range of a parameter key, filled by llm_sampler_param_bounds. */
+typedef struct llm_sampler_param_info {
+    uint32_t struct_size;  /* set by the caller: sizeof(llm_sampler_param_info) */
+    int32_t type;          /* LLM_PARAM_F32 or LLM_PARAM_I32 */
+    uint32_t flags;        /* LLM_PARAM_MIN_OPEN */
+    uint32_t reserved;
+    double min;            /* smallest valid value (see LLM_PARAM_MIN_OPEN) */
+    double max;            /* largest valid value */
+    double def;            /* value of a sampler created with zeroed options */
+    const char *name;      /* "LLM_SAMPLER_TOP_P" etc.; static storage */
+} llm_sampler_param_info;
+
+/* Describes `key`. The caller sets out->struct_size; only that many bytes
+ * are written (struct_size is kept). Errors: LLM_ERR_INVALID for NULL or
+ * struct_size < 4, LLM_ERR_UNSUPPORTED for an unknown key. Thread-safe. */
+LLM_API int llm_sampler_param_bounds(llm_sampler_param_info *out, int32_t key);
+
+/* Set a parameter; it applies from the next sample/probs call. Errors:
+ * LLM_ERR_INVALID for NULL, a value out of range or NaN (the message names
+ * the key and its range), or a key of the other type; LLM_ERR_UNSUPPORTED
+ * for an unknown key; LLM_ERR_NOMEM when a larger PENALTY_LAST_N needs a
+ * larger window (the only setter that may allocate; the most recent tokens
+ * are kept when the window shrinks or grows). On error nothing changes. */
+LLM_API int llm_sampler_set_f32(llm_sampler *s, int32_t key, float value);
+LLM_API int llm_sampler_set_i32(llm_sampler *s, int32_t key, int32_t value);
+/* Current value of a parameter (errors as the setters). */
+LLM_API int llm_sampler_get_f32(float *out, llm_sampler *s, int32_t key);
+LLM_API int llm_sampler_get_i32(int32_t *out, llm_sampler *s, int32_t key);
+
 /* ==== end sampler API ==== */
 
 /* ==== planning API (issue: scaling laws) ==== */
