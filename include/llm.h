@@ -105,6 +105,7 @@ LLM_API int llm_abi_check(uint32_t header_version, size_t model_opts_size);
 /* Values are frozen forever; new codes only get new numbers. */
 #define LLM_OK                    0   /* success */
 #define LLM_AGAIN                 1   /* not an error: budget used up, call again */
+#define LLM_DONE                  2   /* not an error: finished, nothing more to do */
 #define LLM_ERR_INVALID         (-1)  /* invalid argument (NULL, out of domain) */
 #define LLM_ERR_IO              (-2)  /* the operating system refused an I/O call */
 #define LLM_ERR_BAD_FILE        (-3)  /* malformed or truncated file or buffer */
@@ -124,7 +125,7 @@ LLM_API int llm_abi_check(uint32_t header_version, size_t model_opts_size);
 LLM_API const char *llm_status_str(int status);
 
 /* Detail message of the latest failed call on `handle` (any libllm
- * handle: model, tokenizer, ctx, sampler, trainer), or "" when no call on
+ * handle: model, tokenizer, ctx, sampler, trainer, gen), or "" when no call on
  * it has failed. It names what was wrong and where (file, offset, tensor,
  * argument). With handle == NULL it is llm_last_errmsg(). The string is
  * owned by the handle and valid until the next call on that handle. */
@@ -192,7 +193,7 @@ LLM_API int llm_set_log(llm_log_fn fn, void *ud, int32_t max_level);
 #define LLM_PHASE_EVAL        5  /* scoring text; units: tokens */
 #define LLM_PHASE_TOKENIZER_TRAIN 6 /* learning BPE merges; units: merges */
 #define LLM_PHASE_CONVERT     7  /* converting a model file; units: tensors */
-#define LLM_PHASE_FIT         8  /* fitting a scaling law; units: iterations */
+#define LLM_PHASE_FIT         8  /* fitting a scaling law; units: starting points done */
 
 typedef struct llm_progress {
     uint32_t struct_size; /* sizeof(llm_progress) of the library */
@@ -222,6 +223,8 @@ typedef int (*llm_progress_fn)(void *ud, const llm_progress *p);
  *                  a time.
  *   llm_trainer    gradients and optimizer state; locks its model for
  *                  writing while it exists; one thread at a time.
+ *   llm_gen        a generation turn over a ctx, a sampler and a
+ *                  tokenizer, which must outlive it; one thread at a time.
  * ======================================================================== */
 
 typedef struct llm_model llm_model;
@@ -296,9 +299,516 @@ LLM_API int llm_model_config_init(llm_model_config *c, size_t struct_size);
 #define LLM_MODEL_CONFIG_INIT(c) llm_model_config_init((c), sizeof *(c))
 
 /* ==== tokenizer API (issue: tokenizer) ==== */
+
+/* ------------------------------------------------------------------------
+ * Tokenizer: byte-level BPE exactly as OpenAI's tiktoken / GPT-2 encoder
+ * (schemes gpt2 = r50k, cl100k_base, o200k_base), and SentencePiece-style
+ * BPE (Llama 1/2, llama2.c) exactly as SentencePiece.
+ *
+ * A tokenizer is immutable after loading and safe for concurrent use by
+ * any number of threads (encode/decode keep their state on the caller's
+ * stack or in per-call scratch memory from the tokenizer's allocator).
+ * Because calls on a shared tokenizer may fail on several threads at once,
+ * failures after loading are reported in the calling thread's
+ * llm_last_errmsg() only; llm_errmsg(tok) is not updated by them.
+ *
+ * Text is bytes: any byte sequence can be encoded, and decode(encode(x))
+ * gives back x exactly. Runs of bytes that are not valid UTF-8 cannot be
+ * matched by the split pattern and become pre-tokens of their own.
+ * ------------------------------------------------------------------------ */
+
+/* Pre-tokenization (split) schemes, with the exact regexes of formats.md
+ * 5.1. Values are frozen. */
+#define LLM_TOK_PATTERN_DEFAULT 0 /* from the file, or inferred (see load) */
+#define LLM_TOK_PATTERN_GPT2    1 /* GPT-2, r50k_base, p50k_base */
+#define LLM_TOK_PATTERN_CL100K  2 /* cl100k_base (GPT-3.5/4) */
+#define LLM_TOK_PATTERN_O200K   3 /* o200k_base (GPT-4o) */
+
+/* Options for loading a tokenizer. */
+typedef struct llm_tokenizer_opts {
+    uint32_t struct_size;
+    uint32_t flags;               /* reserved, must be 0 */
+    llm_alloc_fn alloc;           /* NULL: the process default allocator */
+    void *alloc_ud;
+    int32_t pattern;              /* LLM_TOK_PATTERN_*; overrides the file's */
+    uint32_t n_special;           /* number of extra special tokens below */
+    /* Extra user-defined special tokens (NUL-terminated UTF-8 texts, not
+     * empty), given ids n_vocab, n_vocab+1, ... in this order. A text that
+     * is already a special token keeps its id. Copied during the call. */
+    const char *const *special;
+} llm_tokenizer_opts;
+
+/* Fills *o with defaults for a struct of `struct_size` bytes. Returns
+ * LLM_ERR_INVALID for NULL or a size too small to hold struct_size. */
+LLM_API int llm_tokenizer_opts_init(llm_tokenizer_opts *o, size_t struct_size);
+#define LLM_TOKENIZER_OPTS_INIT(o) llm_tokenizer_opts_init((o), sizeof *(o))
+
+/* Loads a tokenizer from `path`, which is one of:
+ *   - a directory holding encoder.json + vocab.bpe (OpenAI GPT-2 files) or
+ *     vocab.json + merges.txt (Hugging Face), with an optional
+ *     tokenizer_config.json (add_bos_token, bos_token, eos_token); a
+ *     tokenizer.json, else a tokenizer.model, in the directory is used
+ *     when neither pair exists;
+ *   - a Hugging Face tokenizer.json (model type BPE with a ByteLevel
+ *     pre-tokenizer; added_tokens become special tokens);
+ *   - a tiktoken rank file (*.tiktoken: "base64 rank" lines). The scheme
+ *     comes from opts->pattern, or else from the vocabulary size (50256:
+ *     gpt2, 100256: cl100k, 199998: o200k); the scheme also supplies the
+ *     special tokens (<|endoftext|> ...) with tiktoken's ids;
+ *   - a GGUF file (*.gguf, or the "GGUF" magic) holding tokenizer.ggml.*
+ *     keys (formats.md 2.2), e.g. a model file: model "gpt2" (byte-level
+ *     BPE) or "llama" (SentencePiece BPE); opts->special is not supported;
+ *   - a llama2.c tokenizer.bin (*.bin, formats.md 6.2) or a SentencePiece
+ *     model file (*.model, e.g. Llama 2's tokenizer.model): SentencePiece
+ *     BPE (see below); opts->pattern/special do not apply. .model files
+ *     must be BPE (unigram: LLM_ERR_UNSUPPORTED) with identity
+ *     normalisation and remove_extra_whitespaces off, as Llama's are.
+ * SentencePiece-style BPE (tokenizer.bin, GGUF "llama") encodes exactly as
+ * SentencePiece's BPE model with identity normalisation: a space is put in
+ * front of the text (dummy prefix), the pair of characters/pieces whose
+ * concatenation is the piece with the highest score is merged first
+ * (leftmost on ties), and characters without a piece become their bytes'
+ * <0xNN> pieces (byte fallback) or <unk>. Decoding drops that leading
+ * space again. BOS is "<s>", EOS "</s>"; llm_tokenizer_add_bos gives 1.
+ * Byte-level merging: the adjacent pair of lowest rank first, leftmost on
+ * ties; ranks are tiktoken's (a piece that is a token is that token) for
+ * .tiktoken files and for encoder.json + vocab.bpe whose ids are ranks,
+ * and the merge list's order (as Hugging Face) for the other formats. On
+ * GPT-2's vocabulary both give tiktoken's ids (tested on the KJV Bible).
+ * Split scheme when opts->pattern is DEFAULT: gpt2 for GPT-2/HF files.
+ * BOS and EOS are <|endoftext|> when the vocabulary has it, unless a
+ * tokenizer_config.json names others.
+ * On failure *out is NULL and llm_last_errmsg() names the file, the line or
+ * byte offset and what was wrong. Errors: LLM_ERR_INVALID (NULL out/path,
+ * bad opts), LLM_ERR_IO (cannot read), LLM_ERR_NOT_FOUND (no known
+ * tokenizer files in the directory), LLM_ERR_BAD_FILE (malformed JSON,
+ * merges naming unknown tokens, duplicate tokens, ranks out of order,
+ * missing byte tokens), LLM_ERR_UNSUPPORTED (other tokenizer models),
+ * LLM_ERR_NOMEM. */
+LLM_API int llm_tokenizer_load(llm_tokenizer **out, const char *path,
+                               const llm_tokenizer_opts *opts);
+
+/* Frees a tokenizer. NULL is a no-op. */
+LLM_API void llm_tokenizer_free(llm_tokenizer *tok);
+
+/* Number of token ids, i.e. one more than the largest id (special tokens
+ * included; some ids below it may be unassigned). 0 for NULL. */
+LLM_API size_t llm_tokenizer_n_vocab(const llm_tokenizer *tok);
+
+/* Kinds of special token for llm_tokenizer_special_id. */
+#define LLM_TOK_BOS 1 /* beginning of sequence */
+#define LLM_TOK_EOS 2 /* end of sequence / end of text */
+#define LLM_TOK_UNK 3 /* unknown */
+#define LLM_TOK_PAD 4 /* padding */
+
+/* Id of the BOS/EOS/UNK/PAD token, or -1 when the tokenizer has none (or
+ * for NULL tok or an unknown kind). */
+LLM_API llm_token llm_tokenizer_special_id(const llm_tokenizer *tok, int32_t kind);
+
+/* 1 when the vocabulary's configuration asks for a BOS token at the start
+ * of each document (pass LLM_TOK_ADD_BOS to encode then), else 0. */
+LLM_API int32_t llm_tokenizer_add_bos(const llm_tokenizer *tok);
+
+/* 1 when `id` is a special (control or user-defined) token, 0 when it is
+ * an ordinary token, -1 when it is out of range or unassigned. */
+LLM_API int32_t llm_tokenizer_is_special(const llm_tokenizer *tok, llm_token id);
+
+/* Encode flags. */
+#define LLM_TOK_PARSE_SPECIAL 0x1u /* special-token text in the input becomes
+                                      its special token (else plain text) */
+#define LLM_TOK_ADD_BOS       0x2u /* prepend the BOS token (error if none) */
+
+/* Encodes text[0..len) (any bytes; need not be NUL-terminated) into ids.
+ * Writes at most max_ids ids to `ids` and the total count to *n_ids.
+ * When max_ids is too small it returns LLM_ERR_BUFFER_TOO_SMALL with the
+ * needed count in *n_ids (the first max_ids ids are written). `ids` may be
+ * NULL when max_ids is 0 (to ask for the count). The result never has more
+ * ids than len + 2 (len + 1 for byte-level BPE). Errors: LLM_ERR_INVALID
+ * (NULL arguments, unknown flags), LLM_ERR_UNSUPPORTED (ADD_BOS without a
+ * BOS token; a SentencePiece character with neither a piece, a byte piece
+ * nor <unk>), LLM_ERR_NOMEM. Thread-safe. */
+LLM_API int llm_tokenizer_encode(llm_token *ids, size_t max_ids, size_t *n_ids,
+                                 const llm_tokenizer *tok, const void *text, size_t len,
+                                 uint32_t flags);
+
+/* Decode flags. */
+#define LLM_TOK_SKIP_SPECIAL 0x1u /* leave out special tokens' text */
+
+/* Decodes ids into their bytes, concatenated (no NUL is added). Writes at
+ * most max_bytes bytes to `out` and the total to *n_bytes; when max_bytes
+ * is too small, returns LLM_ERR_BUFFER_TOO_SMALL with the needed size in
+ * *n_bytes. Errors: LLM_ERR_INVALID (NULL arguments), LLM_ERR_RANGE (an id
+ * out of range or unassigned; the message gives its index). Thread-safe. */
+LLM_API int llm_tokenizer_decode(char *out, size_t max_bytes, size_t *n_bytes,
+                                 const llm_tokenizer *tok, const llm_token *ids,
+                                 size_t n, uint32_t flags);
+
+/* The bytes of token `id` (special tokens: their text). Same buffer rules
+ * as decode. Errors: LLM_ERR_INVALID, LLM_ERR_RANGE. Thread-safe. */
+LLM_API int llm_tokenizer_token_to_piece(char *out, size_t max_bytes, size_t *n_bytes,
+                                         const llm_tokenizer *tok, llm_token id);
+
+/* The token whose bytes are exactly piece[0..len) (ordinary or special),
+ * into *id. Errors: LLM_ERR_INVALID, LLM_ERR_NOT_FOUND (no such token;
+ * *id = -1). Thread-safe. */
+LLM_API int llm_tokenizer_piece_to_token(llm_token *id, const llm_tokenizer *tok,
+                                         const void *piece, size_t len);
+
+/* ---- Streaming decode ----
+ * Turns ids into text piece by piece (as a generator produces them) without
+ * ever emitting part of a UTF-8 sequence: the bytes of an incomplete
+ * sequence at the end of a call are held in the state and emitted when
+ * the next ids complete them (or by the flush). Bytes that can never form
+ * valid UTF-8 are passed through unchanged, or replaced by U+FFFD (one per
+ * maximal invalid subpart, as Unicode and WHATWG recommend) with
+ * LLM_TOK_STREAM_REPLACE. For SentencePiece tokenizers the leading space
+ * of the stream's first text piece is dropped, as in llm_tokenizer_decode.
+ * The state is held by the caller (its fields are the library's; only
+ * init, decode and flush may change them); one state per stream; a
+ * tokenizer may serve many streams at once. */
+typedef struct llm_tok_stream {
+    uint32_t struct_size;
+    uint32_t flags;      /* LLM_TOK_STREAM_* given to init */
+    uint32_t n_pending;  /* bytes held back (0..3) */
+    uint8_t pending[4];  /* the start of an incomplete UTF-8 sequence */
+    uint64_t reserved[2]; /* internal; zeroed by init */
+} llm_tok_stream;
+
+#define LLM_TOK_STREAM_REPLACE      0x1u /* invalid UTF-8 -> U+FFFD */
+#define LLM_TOK_STREAM_SKIP_SPECIAL 0x2u /* leave out special tokens' text */
+
+/* Starts a stream in *s (struct_size: sizeof *s). Errors: LLM_ERR_INVALID
+ * for NULL, a bad size or unknown flags. */
+LLM_API int llm_tok_stream_init(llm_tok_stream *s, size_t struct_size, uint32_t flags);
+#define LLM_TOK_STREAM_INIT(s, flags) llm_tok_stream_init((s), sizeof *(s), (flags))
+
+/* Decodes the next n ids of the stream: writes the text that is complete
+ * so far to out and its length to *n_bytes. Never more than
+ * 3 * (held bytes + token bytes) + 3 bytes are written (the U+FFFD case).
+ * When max_bytes is too small, returns LLM_ERR_BUFFER_TOO_SMALL with the
+ * needed size in *n_bytes and leaves the stream unchanged. Errors:
+ * LLM_ERR_INVALID, LLM_ERR_RANGE (an id out of range; stream unchanged).
+ * Thread-safe for distinct streams. */
+LLM_API int llm_tok_stream_decode(char *out, size_t max_bytes, size_t *n_bytes,
+                                  const llm_tokenizer *tok, llm_tok_stream *s,
+                                  const llm_token *ids, size_t n);
+
+/* Ends the stream: writes the held bytes (raw, or one U+FFFD with
+ * LLM_TOK_STREAM_REPLACE; at most 4 bytes) and resets the state for
+ * reuse. Same buffer rules as llm_tok_stream_decode. */
+LLM_API int llm_tok_stream_flush(char *out, size_t max_bytes, size_t *n_bytes,
+                                 llm_tok_stream *s);
+
+/* ---- Saving and training ---- */
+
+#define LLM_TOK_FORMAT_HF   1 /* directory with vocab.json + merges.txt
+                                 (+ tokenizer_config.json naming BOS/EOS) */
+#define LLM_TOK_FORMAT_GGUF 2 /* one GGUF file with tokenizer.ggml.* keys */
+
+/* Writes the tokenizer to `path` in `format`: for HF, path is a directory
+ * (created if missing; the files in it are replaced); for GGUF, a file.
+ * Every file is written atomically (temporary file, fsync, rename), so a
+ * crash leaves either the old or the new file. The files load back with
+ * llm_tokenizer_load. A tiktoken rank vocabulary gets the merge list that
+ * Hugging Face's conversion derives (merge of token t = the pair BPE
+ * reaches on t's bytes with ranks below t). Errors: LLM_ERR_INVALID,
+ * LLM_ERR_IO (naming the file), LLM_ERR_UNSUPPORTED (GGUF not built in),
+ * LLM_ERR_NOMEM. Thread-safe. */
+LLM_API int llm_tokenizer_save(const llm_tokenizer *tok, const char *path, int32_t format);
+
+/* Options for training a byte-level BPE vocabulary. */
+typedef struct llm_tokenizer_train_opts {
+    uint32_t struct_size;
+    uint32_t flags;               /* reserved, must be 0 */
+    llm_alloc_fn alloc;           /* NULL: the process default allocator */
+    void *alloc_ud;
+    int32_t pattern;              /* LLM_TOK_PATTERN_* split (0: gpt2) */
+    uint32_t vocab_size;          /* target size: 256 byte tokens + merges +
+                                     special tokens; required, >= 256 + n_special */
+    uint32_t min_frequency;       /* pairs seen fewer times are never merged
+                                     (0: 2) */
+    uint32_t n_special;           /* special tokens, appended after the merges */
+    const char *const *special;   /* NUL-terminated texts; NULL/0: one,
+                                     "<|endoftext|>" (also BOS/EOS) */
+    llm_progress_fn progress;     /* LLM_PHASE_TOKENIZER_TRAIN: done/total
+                                     merges; NULL: none */
+    void *progress_ud;
+} llm_tokenizer_train_opts;
+
+LLM_API int llm_tokenizer_train_opts_init(llm_tokenizer_train_opts *o, size_t struct_size);
+#define LLM_TOKENIZER_TRAIN_OPTS_INIT(o) llm_tokenizer_train_opts_init((o), sizeof *(o))
+
+/* Learns BPE merges from the text files files[0..n_files) (plain or gzip,
+ * read in pieces, never whole) and builds a tokenizer from them: ids
+ * 0..255 are the bytes in GPT-2's order, 256+k is merge k, then the
+ * special tokens. Each step merges the most frequent adjacent pair (pairs
+ * counted inside pre-tokens, weighted by pre-token frequency, updated
+ * incrementally after each merge); ties go to the pair of smaller (left,
+ * right) ids, so the result is deterministic. Training stops early when no
+ * pair occurs min_frequency times (the vocabulary is then smaller). The
+ * progress hook is called every 64 merges; a non-zero answer stops with
+ * LLM_ERR_CANCELLED. *out is NULL on failure. Errors: LLM_ERR_INVALID
+ * (bad options), LLM_ERR_IO (naming the file), LLM_ERR_CANCELLED,
+ * LLM_ERR_NOMEM. */
+LLM_API int llm_tokenizer_train(llm_tokenizer **out, const char *const *files, size_t n_files,
+                                const llm_tokenizer_train_opts *opts);
+
 /* ==== end tokenizer API ==== */
 
 /* ==== model API (issue: model core) ==== */
+
+/* ---- Model handle ----
+ * A model is a config plus named F32 tensors (llama.cpp's GGUF names, e.g.
+ * "token_embd.weight", "blk.0.attn_q.weight"). It is immutable after load
+ * or create: any number of threads and contexts may use it at once. It must
+ * outlive every context created from it. */
+
+/* Loads a GGUF v3 model file (architectures gpt2 and llama, tensors F32, F16
+ * or BF16; F16/BF16 are converted to F32 at load, F32 data is used in place
+ * from a read-only memory mapping unless opts->flags has
+ * LLM_MODEL_NO_MMAP). When the file has tokenizer.ggml.* keys and the
+ * tokenizer is built in, the model owns that tokenizer (llm_model_tokenizer).
+ * The file is validated completely; errors name the file and the byte
+ * offset or tensor. opts may be NULL. Progress (LLM_PHASE_LOAD, units:
+ * tensors) is reported through opts->progress.
+ * Errors: LLM_ERR_INVALID (NULL out/path), LLM_ERR_NOT_FOUND (no such file),
+ * LLM_ERR_IO, LLM_ERR_BAD_FILE (malformed, truncated, shapes disagreeing
+ * with the metadata, missing or unexpected tensors), LLM_ERR_UNSUPPORTED
+ * (architecture, tensor type, RoPE scaling), LLM_ERR_NOMEM,
+ * LLM_ERR_CANCELLED. Thread-safe. */
+LLM_API int llm_model_load(llm_model **out, const char *path, const llm_model_opts *opts);
+
+/* Like llm_model_load for a GGUF image in memory. buf[0..size) is read
+ * during the call only (every tensor is copied); the caller keeps it. */
+LLM_API int llm_model_load_mem(llm_model **out, const void *buf, size_t size,
+                               const llm_model_opts *opts);
+
+/* Imports a model from another format into memory (save it with
+ * llm_model_save to get a GGUF file). `path` is a Hugging Face checkpoint
+ * directory: config.json of a GPT2LMHeadModel or LlamaForCausalLM plus
+ * model.safetensors, or sharded model-*.safetensors with
+ * model.safetensors.index.json (F32, F16 or BF16). GPT-2's Conv1D weights
+ * are transposed and Llama's q/k rows permuted to GGUF's RoPE layout. The
+ * directory's tokenizer files, when present and the tokenizer is built in,
+ * become the model's tokenizer. A llama2.c checkpoint file (legacy
+ * version 0 or "ak42" version 1, F32; its tokenizer.bin is not read) is
+ * imported as a llama model (RMSNorm eps 1e-5, RoPE base 10000 as run.c).
+ * A GGUF file path is loaded as by llm_model_load. Progress:
+ * LLM_PHASE_CONVERT (units: tensors).
+ * Errors: as llm_model_load; LLM_ERR_UNSUPPORTED names the architecture,
+ * activation, dtype or RoPE scaling that is not supported. */
+LLM_API int llm_model_import(llm_model **out, const char *path, const llm_model_opts *opts);
+
+/* Creates a model with fresh weights for `config` (validated as
+ * llm_model_config documents; zero fields take defaults): GPT-2 style
+ * initialisation, matrices and embeddings ~ N(0, 0.02) except the residual
+ * output projections (attn_output, ffn_down) ~ N(0, 0.02/sqrt(2*n_layer)),
+ * biases 0, norm gains 1. The same seed gives the same weights on every
+ * platform. The model has no tokenizer. Errors: LLM_ERR_INVALID /
+ * LLM_ERR_UNSUPPORTED naming the config field, LLM_ERR_NOMEM. */
+LLM_API int llm_model_create(llm_model **out, const llm_model_config *config, uint64_t seed,
+                             const llm_model_opts *opts);
+
+/* Frees the model, its weights and its tokenizer. NULL is a no-op. No
+ * context of the model may be used afterwards. */
+LLM_API void llm_model_free(llm_model *model);
+
+/* Writes the model as a GGUF v3 file with llama.cpp's tensor names, tensor
+ * order and metadata for its architecture (F32 tensors, general.file_type
+ * 0), plus its tokenizer if it has one. The file is written to a temporary
+ * file in the same directory, synced and renamed over `path`, so `path`
+ * never holds a partial file. Errors: LLM_ERR_INVALID, LLM_ERR_IO,
+ * LLM_ERR_NOMEM. Thread-safe (the model is only read). */
+LLM_API int llm_model_save(const llm_model *model, const char *path);
+
+/* Fills *out (whose struct_size the caller has set, e.g. with
+ * LLM_MODEL_CONFIG_INIT) with the model's configuration, defaults
+ * resolved (n_head_kv, n_ff, norm_eps, rope_base are never 0). */
+LLM_API int llm_model_get_config(llm_model_config *out, const llm_model *model);
+
+/* Number of parameters: the sum of the element counts of all tensors (a
+ * tied output matrix is counted once; gpt2's position embedding counts). */
+LLM_API int llm_model_n_params(uint64_t *out, const llm_model *model);
+
+/* The file type of the weights as stored (llama.cpp's general.file_type:
+ * 0 all F32, 1 mostly F16, 32 mostly BF16), 0 for created or imported
+ * models. Weights in memory are always F32. */
+LLM_API int llm_model_file_type(uint32_t *out, const llm_model *model);
+
+/* Tensors, for bindings and tests. Names are listed in file order by
+ * index 0 .. n-1; the name string lives as long as the model. */
+LLM_API int llm_model_n_tensors(size_t *out, const llm_model *model);
+LLM_API int llm_model_tensor_name(const char **out, const llm_model *model, size_t index);
+
+/* Shape of the tensor `name` in row-major (PyTorch) order: dims[0] is the
+ * outermost, e.g. "token_embd.weight" is (n_vocab, n_embd) and a linear
+ * weight is (out, in). `dims` must have room for 4 values (unused ones are
+ * set to 1). Errors: LLM_ERR_NOT_FOUND for an unknown name. */
+LLM_API int llm_model_tensor_shape(uint32_t *n_dims, uint64_t *dims, const llm_model *model,
+                                   const char *name);
+
+/* Borrowed read-only pointer to the tensor's F32 data (row-major, n
+ * elements), valid while the model lives. Do not write through it. */
+LLM_API int llm_model_tensor_data(const float **data, size_t *n_elements,
+                                  const llm_model *model, const char *name);
+
+/* Copies the tensor's n elements into dst[0..cap); LLM_ERR_BUFFER_TOO_SMALL
+ * with *n_needed = n when cap < n (n_needed may be NULL). */
+LLM_API int llm_model_tensor_copy(float *dst, size_t cap, size_t *n_needed,
+                                  const llm_model *model, const char *name);
+
+/* The tokenizer embedded in the model file, or NULL when it has none (or
+ * for a NULL/invalid model). Borrowed: owned by the model, valid until
+ * llm_model_free; do not free it. */
+LLM_API const llm_tokenizer *llm_model_tokenizer(const llm_model *model);
+
+/* Gives the model a tokenizer, e.g. a llama2.c tokenizer.bin before saving
+ * an imported checkpoint. On success the model owns `tok` (it frees it, and
+ * any tokenizer it had before; tok NULL just drops the old one); on failure
+ * the caller keeps it. Not thread-safe: call before the model is shared.
+ * Errors: LLM_ERR_INVALID, LLM_ERR_RANGE (the tokenizer has more ids than
+ * the model's vocabulary). */
+LLM_API int llm_model_set_tokenizer(llm_model *model, llm_tokenizer *tok);
+
+/* ---- Context: KV cache and scratch memory ----
+ * One context serves one thread at a time. All of its memory is allocated
+ * by llm_ctx_create; no later call allocates. */
+
+typedef struct llm_ctx_opts {
+    uint32_t struct_size;
+    uint32_t n_ctx;      /* KV cache positions and longest sequence (0: the
+                            model's n_ctx; gpt2 cannot exceed it) */
+    uint32_t n_batch;    /* most tokens in one forward step, i.e. n_seq *
+                            n_tokens of llm_ctx_forward/llm_ctx_loss and the
+                            chunk size of llm_ctx_decode (0: n_ctx) */
+    uint32_t n_threads;  /* threads computing this context's calls (0: 1):
+                            the context starts n_threads - 1 worker threads
+                            of its own at creation (none for 1) and splits
+                            matrix products (serial OpenBLAS) and attention
+                            heads over them; results do not depend on it */
+    llm_alloc_fn alloc;  /* NULL: the process default allocator */
+    void *alloc_ud;
+    llm_progress_fn progress; /* LLM_PHASE_PREFILL (long decodes), LLM_PHASE_EVAL */
+    void *progress_ud;
+    uint32_t flags;      /* LLM_CTX_* bits */
+} llm_ctx_opts;
+
+/* Reserve n_ctx * n_ctx floats for attention introspection
+ * (llm_ctx_capture_attention). */
+#define LLM_CTX_ATTENTION 0x1u
+
+LLM_API int llm_ctx_opts_init(llm_ctx_opts *o, size_t struct_size);
+#define LLM_CTX_OPTS_INIT(o) llm_ctx_opts_init((o), sizeof *(o))
+
+/* Bytes llm_ctx_create would allocate for these options: the KV cache
+ * (2 * n_layer * n_ctx * n_head_kv * head_dim floats), activations for
+ * n_batch tokens (about n_batch * (4 * n_embd + 2 * kv width + 2 * n_ff)
+ * floats), logits for min(n_batch, 256) rows, n_threads * n_ctx attention
+ * scores and, with LLM_CTX_ATTENTION, n_ctx * n_ctx probabilities. Memory
+ * that the worker threads' stacks and OpenBLAS use internally is not
+ * counted. opts may be NULL. */
+LLM_API int llm_ctx_estimate_bytes(size_t *out, const llm_model *model,
+                                   const llm_ctx_opts *opts);
+
+/* Creates a context for `model` (borrowed; it must outlive the context).
+ * Errors: LLM_ERR_INVALID, LLM_ERR_RANGE (n_ctx beyond gpt2's positions,
+ * absurd sizes), LLM_ERR_NOMEM. */
+LLM_API int llm_ctx_create(llm_ctx **out, const llm_model *model, const llm_ctx_opts *opts);
+/* NULL is a no-op. */
+LLM_API void llm_ctx_free(llm_ctx *ctx);
+
+/* Asks the running (or next) computing call on ctx to stop: it returns
+ * LLM_ERR_CANCELLED at the next layer boundary, leaving the context as it
+ * was before that call. The only function that may be called from another
+ * thread while ctx is in use (it sets an atomic flag). */
+LLM_API void llm_ctx_interrupt(llm_ctx *ctx);
+
+/* Only the logits of each sequence's last position. */
+#define LLM_FORWARD_LAST 0x1u
+
+/* Forward pass without the KV cache over n_seq independent sequences of
+ * n_tokens each (tokens[n_seq * n_tokens], sequence-major), positions
+ * 0..n_tokens-1. Writes logits (n_seq, n_tokens, n_vocab), or with
+ * LLM_FORWARD_LAST (n_seq, n_vocab), into logits[0..logits_cap); when cap
+ * is too small returns LLM_ERR_BUFFER_TOO_SMALL with *n_needed (may be
+ * NULL) set. The KV cache is not touched. Errors: LLM_ERR_RANGE for a token
+ * id outside [0, n_vocab) (message names the position) or n_tokens > n_ctx
+ * or n_seq * n_tokens > n_batch; LLM_ERR_CANCELLED. */
+LLM_API int llm_ctx_forward(float *logits, size_t logits_cap, size_t *n_needed, llm_ctx *ctx,
+                            const llm_token *tokens, size_t n_seq, size_t n_tokens,
+                            uint32_t flags);
+
+/* Incremental decoding: appends tokens[0..n_tokens) to the KV cache (at
+ * positions n_past ..) and sets *logits (may be NULL) to the n_vocab
+ * next-token logits after the last of them. The pointer is lent by ctx and
+ * valid until the next call that computes on or resets ctx. Long inputs are
+ * processed in chunks of n_batch. On failure the cache is as before the
+ * call. Errors: LLM_ERR_RANGE (bad token id, n_past + n_tokens > n_ctx),
+ * LLM_ERR_CANCELLED. */
+LLM_API int llm_ctx_decode(const float **logits, llm_ctx *ctx, const llm_token *tokens,
+                           size_t n_tokens);
+/* The logits of the latest decode again; LLM_ERR_STATE when there are none
+ * (after create, reset, truncate, or a forward/loss/eval call). */
+LLM_API int llm_ctx_logits(const float **logits, const llm_ctx *ctx);
+/* Tokens in the KV cache / positions it holds. */
+LLM_API int llm_ctx_n_past(size_t *out, const llm_ctx *ctx);
+LLM_API int llm_ctx_n_ctx(size_t *out, const llm_ctx *ctx);
+/* Keeps the first n_keep cached tokens (n_keep <= n_past), so decoding
+ * continues from position n_keep. LLM_ERR_RANGE when n_keep > n_past. */
+LLM_API int llm_ctx_truncate(llm_ctx *ctx, size_t n_keep);
+/* Empties the KV cache and clears a pending interrupt. */
+LLM_API int llm_ctx_reset(llm_ctx *ctx);
+
+/* ---- Attention introspection ---- */
+
+/* Chooses the layer and query head (0-based) whose attention
+ * probabilities later calls record; layer -1 stops recording. Needs a
+ * context created with LLM_CTX_ATTENTION (else LLM_ERR_STATE).
+ * LLM_ERR_RANGE for a layer or head out of range. */
+LLM_API int llm_ctx_capture_attention(llm_ctx *ctx, int32_t layer, int32_t head);
+
+/* The recorded probabilities: row p (query position p, p < *n_rows) holds
+ * the softmax weights over key positions 0..p at p * *row_stride (the rest
+ * of the row is 0). After llm_ctx_forward the rows are those of its first
+ * sequence; after decoding they cover every position in the KV cache
+ * (rows of earlier calls are kept). Lent by ctx, valid until it is freed;
+ * contents change with each computing call. */
+LLM_API int llm_ctx_attention(const float **probs, size_t *n_rows, size_t *row_stride,
+                              const llm_ctx *ctx);
+
+/* ---- Loss ---- */
+
+/* Cross-entropy of given logits (n_rows, n_vocab) against targets[n_rows]:
+ * *loss = mean over rows with target >= 0 of LSE(z) - z[target] in nats
+ * (a negative target, e.g. -100, is ignored; NaN when all are). logprobs
+ * (may be NULL) receives log p(target) per row (0 for ignored rows).
+ * Computed with log-sum-exp in double: finite for any finite logits.
+ * Errors: LLM_ERR_INVALID, LLM_ERR_RANGE (target >= n_vocab). Thread-safe. */
+LLM_API int llm_cross_entropy(double *loss, float *logprobs, const float *logits,
+                              const llm_token *targets, size_t n_rows, size_t n_vocab);
+
+/* Forward pass of n_seq sequences of n_tokens inputs (as llm_ctx_forward)
+ * scored against targets of the same shape: *loss is the mean cross-entropy
+ * in nats/token over targets >= 0, logprobs (may be NULL, else n_seq *
+ * n_tokens floats) the per-position log p(target). For next-token
+ * prediction pass targets[i] = inputs[i + 1]. */
+LLM_API int llm_ctx_loss(double *loss, float *logprobs, llm_ctx *ctx, const llm_token *inputs,
+                         const llm_token *targets, size_t n_seq, size_t n_tokens);
+
+/* Scores a whole token stream: every token except the first is predicted
+ * exactly once. With stride 0 (or = window), window k scores targets
+ * t[k*window+1 .. (k+1)*window] from inputs t[k*window .. (k+1)*window-1]
+ * (the window's first token is context only). With 0 < stride < window
+ * (sliding windows), each step scores the next `stride` targets using up
+ * to `window` preceding tokens as context. window 0 means min(n_ctx,
+ * n_batch). Outputs the summed negative log-likelihood in nats and the
+ * number of predictions (n_tokens - 1, or 0 for n_tokens < 2): loss =
+ * nll_sum / n_predicted, ppl = exp(loss), bits per byte = nll_sum / (ln 2 *
+ * bytes of text). Reports LLM_PHASE_EVAL progress (units: predictions). */
+LLM_API int llm_ctx_eval(double *nll_sum, uint64_t *n_predicted, llm_ctx *ctx,
+                         const llm_token *tokens, size_t n_tokens, size_t window,
+                         size_t stride);
+
 /* ==== end model API ==== */
 
 /* ==== sampler API (issue: generation and sampling) ==== */
@@ -497,6 +1007,421 @@ LLM_API int llm_sampler_get_f32(float *out, llm_sampler *s, int32_t key);
 LLM_API int llm_sampler_get_i32(int32_t *out, llm_sampler *s, int32_t key);
 
 /* ==== end sampler API ==== */
+
+/* ==== trainer API (issue: training) ==== */
+
+/* ------------------------------------------------------------------------
+ * Training: next-token cross-entropy, full backward pass, AdamW.
+ *
+ * A trainer owns the gradients, the AdamW moments, the activations of one
+ * micro-batch, a thread pool, an RNG and a data cursor for one model. It
+ * writes the model's weights in place at each step, so while a trainer
+ * exists the model is locked for writing: do not run contexts on it, or
+ * create a second trainer for it, while a step may run (between steps,
+ * on the trainer's thread, reading the model is fine: llm_model_save,
+ * llm_ctx_* calls). One thread at a time; the model must outlive the
+ * trainer.
+ *
+ * Exactness: the same model, options, thread count and batches give the
+ * same bits on every run (every reduction runs in a fixed order), and a
+ * run resumed from a checkpoint continues bit for bit.
+ * ------------------------------------------------------------------------ */
+
+/* Learning-rate schedules. */
+#define LLM_SCHEDULE_COSINE   0 /* linear warmup then cosine decay (default) */
+#define LLM_SCHEDULE_CONSTANT 1 /* lr at every step (warmup_steps ignored) */
+
+/* Trainer flags. */
+#define LLM_TRAIN_SHUFFLE 0x1u /* llm_trainer_next_batch draws windows at random */
+
+typedef struct llm_trainer_opts {
+    uint32_t struct_size;
+    uint32_t flags;           /* LLM_TRAIN_* bits */
+    llm_alloc_fn alloc;       /* NULL: the process default allocator */
+    void *alloc_ud;
+    uint32_t n_threads;       /* threads of the trainer's pool (0: 1) */
+    uint32_t batch;           /* B, sequences per micro-batch (0: 4) */
+    uint32_t seq_len;         /* T, tokens per sequence (0: min(n_ctx, 64));
+                                 at most the model's n_ctx */
+    uint32_t grad_accum;      /* K, micro-batches per optimizer step (0: 1);
+                                 the gradient is their mean */
+    int32_t schedule;         /* LLM_SCHEDULE_* */
+    uint32_t warmup_steps;    /* W (0: no warmup) */
+    uint64_t total_steps;     /* S, the cosine schedule's lr_decay_iters (0: the
+                                 schedule is constant at lr after warmup) */
+    double lr;                /* peak learning rate (0: 6e-4) */
+    double min_lr;            /* floor of the cosine (0 is 0) */
+    double beta1;             /* AdamW beta1 (0: 0.9) */
+    double beta2;             /* AdamW beta2 (0: 0.999, torch's default) */
+    double eps;               /* AdamW eps (0: 1e-8) */
+    double weight_decay;      /* decoupled decay of tensors with >= 2 dims (0: none) */
+    double grad_clip;         /* global L2 norm threshold (0: no clipping) */
+    uint64_t seed;            /* RNG of llm_trainer_next_batch with SHUFFLE */
+    llm_progress_fn progress; /* LLM_PHASE_TRAIN_STEP after each micro-batch:
+                                 done = steps completed, total = total_steps */
+    void *progress_ud;
+} llm_trainer_opts;
+
+LLM_API int llm_trainer_opts_init(llm_trainer_opts *o, size_t struct_size);
+#define LLM_TRAINER_OPTS_INIT(o) llm_trainer_opts_init((o), sizeof *(o))
+
+/* Creates a trainer for `model` (borrowed; see the lock above). Weights
+ * mapped from a file are first copied into memory so they can be
+ * written. All memory (gradients and two AdamW moments: 3 floats per
+ * parameter; activations of one micro-batch) is allocated here; a step
+ * allocates nothing. Errors: LLM_ERR_INVALID (NULL, options out of range:
+ * the message names the field), LLM_ERR_RANGE (seq_len > n_ctx),
+ * LLM_ERR_NOMEM. On failure *out = NULL and llm_last_errmsg() explains. */
+LLM_API int llm_trainer_create(llm_trainer **out, llm_model *model,
+                               const llm_trainer_opts *opts);
+/* Frees the trainer (not the model, whose weights keep the training).
+ * NULL is a no-op. */
+LLM_API void llm_trainer_free(llm_trainer *tr);
+
+/* One optimizer step on n_tokens = K*B*T inputs and targets (K
+ * micro-batches of B sequences of T tokens, sequence-major; targets[i] is
+ * the token that should follow inputs[i] in its sequence). Runs forward
+ * and backward of each micro-batch, averages the gradients, clips them to
+ * grad_clip (torch.nn.utils.clip_grad_norm_), applies AdamW with this
+ * step's learning rate (torch.optim.AdamW), and counts the step.
+ * *loss_out (may be NULL) receives the mean cross-entropy (nats/token) of
+ * the batch before the update. Errors (weights, moments and step count
+ * then unchanged): LLM_ERR_INVALID (NULL, n_tokens != K*B*T),
+ * LLM_ERR_RANGE (a token id outside [0, n_vocab); the message names the
+ * array and index), LLM_ERR_NO_CONVERGENCE (the loss or the gradient
+ * norm is NaN or infinite), LLM_ERR_CANCELLED (the progress callback). */
+LLM_API int llm_trainer_step(float *loss_out, llm_trainer *tr, const llm_token *inputs,
+                             const llm_token *targets, size_t n_tokens);
+
+/* Mean cross-entropy (nats/token) of the current weights on n_tokens
+ * inputs/targets, a multiple of B*T, without changing anything (for
+ * validation). Errors as llm_trainer_step. */
+LLM_API int llm_trainer_eval(float *loss_out, llm_trainer *tr, const llm_token *inputs,
+                             const llm_token *targets, size_t n_tokens);
+
+/* Learning rate of (0-based) step `step` under the trainer's schedule:
+ * while step < W: lr*(step+1)/(W+1); cosine: if step > S min_lr, else
+ * min_lr + 0.5*(1 + cos(pi*(step-W)/(S-W)))*(lr - min_lr) (nanoGPT's
+ * get_lr with lr_decay_iters = S); constant: lr. */
+LLM_API int llm_trainer_lr(double *out, const llm_trainer *tr, uint64_t step);
+/* Optimizer steps done so far (the next step's index). */
+LLM_API int llm_trainer_n_steps(uint64_t *out, const llm_trainer *tr);
+/* Global L2 norm of the gradient of the latest step, before clipping
+ * (0 before the first step). */
+LLM_API int llm_trainer_grad_norm(double *out, const llm_trainer *tr);
+/* Copies the accumulated gradient of tensor `name` (as llm_model_tensor_copy;
+ * after a step it is the clipped mean gradient that step used). */
+LLM_API int llm_trainer_grad_copy(float *dst, size_t cap, size_t *n_needed,
+                                  const llm_trainer *tr, const char *name);
+
+/* ---- Data ---- */
+
+/* Token file formats for llm_tokens_load. */
+#define LLM_TOKENS_AUTO  0 /* by extension: .bin uint16, .u32 uint32, .i32 int32 */
+#define LLM_TOKENS_U16   1 /* raw little-endian uint16 (nanoGPT/llm.c .bin) */
+#define LLM_TOKENS_U32   2 /* raw little-endian uint32 */
+#define LLM_TOKENS_I32   3 /* raw little-endian int32 */
+#define LLM_TOKENS_BYTES 4 /* any file: each byte is a token 0..255 */
+
+/* Reads a whole token file (plain, or gzip-compressed: detected by its
+ * magic) into a new array *out of *n_out tokens; release it with
+ * llm_free. Errors: LLM_ERR_INVALID (NULL, unknown format or extension),
+ * LLM_ERR_NOT_FOUND, LLM_ERR_IO, LLM_ERR_BAD_FILE (a size that is not a
+ * multiple of the token size, a negative int32), LLM_ERR_NOMEM. */
+LLM_API int llm_tokens_load(llm_token **out, size_t *n_out, const char *path, int32_t format);
+
+/* Fills inputs and targets (K*B*T tokens each) from stream[0..n_stream)
+ * with the trainer's data cursor, K micro-batches in order. Sequential
+ * (default): each micro-batch takes B*T+1 consecutive tokens at the
+ * cursor (inputs the first B*T as B rows of T, targets the same shifted
+ * by one); the cursor advances by B*T and returns to 0 when fewer than
+ * B*T+1 tokens remain. With LLM_TRAIN_SHUFFLE each row's window of T+1
+ * tokens starts at a position drawn uniformly by the seeded RNG. The
+ * cursor and RNG are part of checkpoints. Errors: LLM_ERR_INVALID (NULL),
+ * LLM_ERR_RANGE (n_stream < B*T+1). */
+LLM_API int llm_trainer_next_batch(llm_token *inputs, llm_token *targets, llm_trainer *tr,
+                                   const llm_token *stream, size_t n_stream);
+
+/* ---- Checkpoints ---- */
+
+/* Writes a training checkpoint: a GGUF file with the model's tensors and
+ * config (the file is not a model file: use llm_model_save for that), the AdamW moments
+ * ("adam.m.<name>", "adam.v.<name>"), step, RNG state, data cursor, the
+ * options that shape the run, and a CRC-32 of all tensor data. Written to
+ * a temporary file beside `path`, synced and renamed, so `path` always
+ * holds either the previous or the new complete checkpoint. Errors:
+ * LLM_ERR_INVALID, LLM_ERR_IO, LLM_ERR_NOMEM. */
+LLM_API int llm_trainer_save(llm_trainer *tr, const char *path);
+
+/* Restores a checkpoint into a trainer created for a model of the same
+ * configuration with the same B, T, K: weights, moments, step, RNG and
+ * cursor, so training continues exactly where the checkpoint was taken
+ * (hyper-parameters such as lr come from the trainer's own options).
+ * Errors (nothing changed): LLM_ERR_INVALID, LLM_ERR_NOT_FOUND, LLM_ERR_IO,
+ * LLM_ERR_BAD_FILE (not a checkpoint, CRC mismatch, truncated; the
+ * message names the file), LLM_ERR_STATE (config, tensor shapes, B, T or
+ * K differ from the trainer's: the message names the field). */
+LLM_API int llm_trainer_load(llm_trainer *tr, const char *path);
+
+/* ==== end trainer API ==== */
+
+/* ==== generation API (issue: generation and sampling) ==== */
+
+/* ------------------------------------------------------------------------
+ * Generation: the loop that feeds a prompt to a context, samples tokens
+ * with a sampler and turns them into text.
+ *
+ * A generator (llm_gen) borrows one context, one sampler and (optionally)
+ * one tokenizer, which must outlive it; it owns the prompt queue, the
+ * stop-sequence matcher and the text buffers, all allocated by
+ * llm_gen_create. After that, feeding token ids, llm_gen_next,
+ * llm_gen_step, llm_gen_cancel and llm_gen_reset allocate nothing
+ * (llm_gen_feed_text lets the tokenizer allocate its per-call scratch).
+ * One thread at a time, like its context; from another thread use
+ * llm_ctx_interrupt(ctx), which makes the running step end the turn with
+ * LLM_GEN_CANCELLED.
+ *
+ * A turn: feed a prompt (text or ids), then call llm_gen_next until it
+ * returns LLM_DONE. Each llm_gen_next call runs at most ONE forward pass:
+ *   - while prompt tokens are queued it decodes the next chunk of at most
+ *     n_ubatch tokens and returns LLM_AGAIN (no token), except that the
+ *     call which decodes the last chunk samples the first token and
+ *     returns it with LLM_OK;
+ *   - otherwise it decodes the previously returned token, samples the
+ *     next one and returns it with LLM_OK and its text piece;
+ *   - when the turn is over it returns LLM_DONE (no token) with the rest
+ *     of the text, and llm_gen_reason says why. The call whose sample is
+ *     EOS, or whose pass is interrupted, returns LLM_DONE itself; after a
+ *     call that returned a token and ended the turn (stop sequence,
+ *     max_tokens, a callback), the LLM_DONE call computes nothing.
+ * Every generated token is returned by exactly one LLM_OK call. The EOS
+ * token (and any opts->stop_tokens id) ends the turn and is neither
+ * returned nor put into the context. A stop sequence ends the turn on the
+ * call whose token completes it: that call returns its token and the text
+ * before the stop sequence (of those complete at that point, the one that
+ * starts first); the stop sequence and anything after it are never
+ * emitted.
+ *
+ * Text: pieces never split a UTF-8 character (the tokenizer's streaming
+ * decode holds incomplete sequences back), and text that may be the start
+ * of a stop sequence is held back until it is decided, so a piece can be
+ * empty and a later piece can carry text of several tokens. The pieces of
+ * a turn (LLM_DONE's text included) concatenated are the decode of its
+ * tokens (llm_tokenizer_decode,
+ * with the same special/replacement flags), cut before the first stop
+ * sequence. Stop sequences are matched on this text, across token
+ * boundaries, and never on the prompt.
+ *
+ * Context: a prompt is appended after what the context already holds
+ * (call llm_gen_reset, or llm_ctx_reset before creating, for a fresh
+ * start), so a new turn continues the conversation. The last token
+ * returned in a turn is decoded at the start of the next turn (it is not
+ * in the KV cache when the turn ends). Prompt tokens are also recorded in
+ * the sampler's penalty window (llm_sampler_accept) unless
+ * LLM_GEN_NO_PROMPT_PENALTY; generated tokens are recorded by the
+ * sampler's own automatic accept.
+ *
+ * Errors on a generator are reported by llm_errmsg(gen) and, as for every
+ * handle, by the calling thread's llm_last_errmsg().
+ * ------------------------------------------------------------------------ */
+
+typedef struct llm_gen llm_gen;
+
+/* Why a turn ended (llm_gen_reason, llm_gen_result.reason). Frozen. */
+#define LLM_GEN_RUNNING    0 /* not ended (or no turn yet) */
+#define LLM_GEN_EOS        1 /* the model produced EOS or an opts->stop_tokens id */
+#define LLM_GEN_STOP       2 /* the text reached a stop sequence */
+#define LLM_GEN_MAX_TOKENS 3 /* max_tokens tokens were generated */
+#define LLM_GEN_CTX_FULL   4 /* the context has no position left */
+#define LLM_GEN_CANCELLED  5 /* llm_gen_cancel, llm_ctx_interrupt, or a callback */
+
+/* Generator flags (llm_gen_opts.flags). */
+#define LLM_GEN_IGNORE_EOS        0x01u /* mask the EOS token (logit -INFINITY)
+                                           so it is never sampled */
+#define LLM_GEN_PARSE_SPECIAL     0x02u /* special-token text in prompt text
+                                           becomes its token */
+#define LLM_GEN_SKIP_SPECIAL      0x04u /* leave special tokens' text out of
+                                           the pieces */
+#define LLM_GEN_REPLACE_INVALID   0x08u /* bytes that are not valid UTF-8 become
+                                           U+FFFD in the pieces */
+#define LLM_GEN_NO_PROMPT_PENALTY 0x10u /* do not record prompt tokens in the
+                                           sampler's penalty window */
+
+/* Streaming callback: called for every token returned with LLM_OK (token
+ * >= 0, its piece) and for the final text returned with LLM_DONE (token
+ * -1; only when that text is not empty). text[0..n_text) is valid only
+ * during the call (NUL-terminated). A non-zero return ends the turn with
+ * LLM_GEN_CANCELLED (the current token is still returned). It must not
+ * call llm_gen_* functions on this generator. */
+typedef int (*llm_gen_token_fn)(void *ud, llm_token token, const char *text, size_t n_text);
+
+/* Options of a generator. Zero means default in every field. */
+typedef struct llm_gen_opts {
+    uint32_t struct_size;
+    uint32_t flags;               /* LLM_GEN_* bits */
+    llm_alloc_fn alloc;           /* NULL: the process default allocator */
+    void *alloc_ud;
+    uint32_t max_tokens;          /* tokens per turn (0: no limit but the context) */
+    uint32_t n_ubatch;            /* prompt tokens per forward pass (0: the
+                                     context's n_batch; larger values are
+                                     clamped to it) */
+    const char *const *stop;      /* n_stop stop sequences: NUL-terminated,
+                                     non-empty byte strings; copied by create */
+    size_t n_stop;
+    const llm_token *stop_tokens; /* n_stop_tokens ids that end a turn like EOS
+                                     (copied by create) */
+    size_t n_stop_tokens;
+    llm_gen_token_fn on_token;    /* NULL: none */
+    void *on_token_ud;
+    llm_progress_fn progress;     /* LLM_PHASE_PREFILL after each prompt chunk
+                                     (units: prompt tokens of the turn) and
+                                     LLM_PHASE_DECODE after each token (units:
+                                     tokens; total = max_tokens or 0). A non-zero
+                                     return ends the turn with LLM_GEN_CANCELLED */
+    void *progress_ud;
+} llm_gen_opts;
+
+/* Fills *o with the defaults (all zero) for a struct of `struct_size`
+ * bytes. LLM_ERR_INVALID for NULL or a size below 4. */
+LLM_API int llm_gen_opts_init(llm_gen_opts *o, size_t struct_size);
+#define LLM_GEN_OPTS_INIT(o) llm_gen_opts_init((o), sizeof *(o))
+
+/* Creates a generator over ctx and smpl (borrowed, used exclusively by the
+ * generator while a turn runs) and tok (borrowed; NULL: ids only, no text,
+ * no EOS unless opts->stop_tokens, no stop sequences). opts may be NULL.
+ * All buffers are allocated here: the prompt queue (n_ctx tokens) and
+ * text buffers of about 4x the longest token plus the longest stop
+ * sequence; a temporary 2 x n_vocab floats check the sampler. The EOS id
+ * is the tokenizer's (llm_tokenizer_special_id). The context's n_batch and
+ * n_vocab are read with bounds-only llm_ctx_forward calls (no computing),
+ * which leave a LLM_ERR_BUFFER_TOO_SMALL/LLM_ERR_RANGE message in
+ * llm_errmsg(ctx).
+ * Errors: LLM_ERR_INVALID (NULL out/ctx/smpl, a sampler whose n_vocab is
+ * not the model's, an empty stop sequence or one longer than the context
+ * could ever produce, a stop token outside [0, n_vocab), stop sequences
+ * without a tokenizer; the message names the field), LLM_ERR_UNSUPPORTED
+ * (unknown flags, larger struct with a non-zero tail), LLM_ERR_NOMEM. On
+ * failure *out = NULL. */
+LLM_API int llm_gen_create(llm_gen **out, llm_ctx *ctx, llm_sampler *smpl,
+                           const llm_tokenizer *tok, const llm_gen_opts *opts);
+/* NULL is a no-op. Does not free the context, sampler or tokenizer. */
+LLM_API void llm_gen_free(llm_gen *g);
+
+/* Queues a prompt and starts a turn (or adds to the prompt of a turn that
+ * has not generated yet). Text is encoded with the tokenizer (flags:
+ * LLM_GEN_PARSE_SPECIAL), with the BOS token first when the tokenizer
+ * asks for it (llm_tokenizer_add_bos) and the context is empty. Nothing
+ * is computed until llm_gen_next. The previous turn's last token (see
+ * above) is queued first. Errors: LLM_ERR_INVALID (NULL g, NULL text/ids
+ * with a non-zero length, an empty prompt with nothing else queued, text
+ * without a tokenizer), LLM_ERR_STATE (a turn is generating, or has
+ * ended without its LLM_DONE collected: call llm_gen_cancel if needed,
+ * then llm_gen_next until LLM_DONE), LLM_ERR_RANGE (a token id
+ * outside [0, n_vocab), naming its index; the prompt does not fit the
+ * context's free positions: nothing is truncated), LLM_ERR_NOMEM (the
+ * tokenizer's scratch). On error nothing is queued. */
+LLM_API int llm_gen_feed_text(llm_gen *g, const char *text, size_t len);
+LLM_API int llm_gen_feed_tokens(llm_gen *g, const llm_token *ids, size_t n);
+
+/* Advances the turn by at most one forward pass (see above). On LLM_OK
+ * *token is the new token; on LLM_AGAIN and LLM_DONE *token is -1.
+ * *text / *n_text (both may be NULL) receive the piece released by this
+ * call: lent by the generator, NUL-terminated, valid until the next call
+ * on g; at most llm_gen_max_piece bytes. Returns LLM_OK, LLM_AGAIN (a
+ * prompt chunk was decoded), LLM_DONE (the turn is over; again on every
+ * later call, with empty text) or an error: LLM_ERR_INVALID (NULL g),
+ * LLM_ERR_STATE (no prompt was fed), LLM_ERR_RANGE (the context was
+ * changed behind the generator's back), or the sampler's error (NaN
+ * logits...). After an error the state is unchanged and the call may be
+ * repeated. No allocation. */
+LLM_API int llm_gen_next(llm_token *token, const char **text, size_t *n_text, llm_gen *g);
+
+/* Budgeted stepping for a frame loop: calls llm_gen_next at least once,
+ * then again while the turn is not over, the time used so far (monotonic
+ * clock) plus the duration of the latest forward pass fits in budget_us
+ * microseconds, and the buffers have room for one more call. Tokens
+ * returned with LLM_OK go to tokens[0..max_tokens) (tokens may be NULL
+ * with max_tokens 0: ids not collected) with their count in *n_tokens;
+ * their text to text[0..text_cap) (text may be NULL: text not collected;
+ * not NUL-terminated) with its length in *n_text. text_cap must be at
+ * least llm_gen_max_piece (else LLM_ERR_BUFFER_TOO_SMALL with that size
+ * in *n_text, nothing done). budget_us 0 makes one forward pass at most.
+ * When a call ends the turn, the LLM_DONE call that follows (it computes
+ * nothing) is made in the same step if its text fits.
+ * Returns LLM_AGAIN when the turn is not over, LLM_DONE when it is (the
+ * final text included), or llm_gen_next's error (what was produced
+ * before it is in the buffers). n_tokens must not be NULL; n_text may be
+ * NULL when text is. No allocation. */
+LLM_API int llm_gen_step(llm_token *tokens, size_t max_tokens, size_t *n_tokens, char *text,
+                         size_t text_cap, size_t *n_text, llm_gen *g, uint64_t budget_us);
+
+/* Ends the running turn with LLM_GEN_CANCELLED: the next llm_gen_next
+ * returns LLM_DONE with the held-back text. Queued prompt tokens not yet
+ * decoded stay queued for the next turn. No-op when no turn runs.
+ * LLM_ERR_INVALID for NULL. */
+LLM_API int llm_gen_cancel(llm_gen *g);
+
+/* Empties the context (llm_ctx_reset) and forgets the turn, the queue and
+ * the held text, keeping all memory. The sampler is not touched (call
+ * llm_sampler_reset to reseed it and empty its penalty window).
+ * LLM_ERR_INVALID for NULL. */
+LLM_API int llm_gen_reset(llm_gen *g);
+
+/* *out = LLM_GEN_* reason the latest turn ended, LLM_GEN_RUNNING while it
+ * runs or before the first turn. LLM_ERR_INVALID for NULL. */
+LLM_API int llm_gen_reason(int32_t *out, const llm_gen *g);
+/* "running", "eos", "stop", "max_tokens", "ctx_full", "cancelled", or
+ * "unknown"; static storage. */
+LLM_API const char *llm_gen_reason_str(int32_t reason);
+
+/* *out = the most bytes one llm_gen_next call can return in *text. */
+LLM_API int llm_gen_max_piece(size_t *out, const llm_gen *g);
+
+/* Counters of the current (or latest) turn, like an options struct: the
+ * caller sets struct_size (LLM_GEN_RESULT_INIT) and only that many bytes
+ * are written. */
+typedef struct llm_gen_result {
+    uint32_t struct_size;
+    int32_t reason;           /* LLM_GEN_* */
+    uint64_t n_prompt;        /* prompt tokens decoded in this turn (BOS and
+                                 the previous turn's last token included) */
+    uint64_t n_tokens;        /* tokens returned in this turn (EOS not counted) */
+    uint64_t n_text;          /* bytes of text released in this turn */
+    uint64_t n_past;          /* tokens in the context's KV cache */
+    double prompt_seconds;    /* time in prompt forward passes */
+    double gen_seconds;       /* time in generating calls (forward + sampling) */
+    double last_pass_seconds; /* duration of the latest forward pass */
+} llm_gen_result;
+
+LLM_API int llm_gen_result_init(llm_gen_result *r, size_t struct_size);
+#define LLM_GEN_RESULT_INIT(r) llm_gen_result_init((r), sizeof *(r))
+
+/* Fills *out with the counters of g's current or latest turn.
+ * LLM_ERR_INVALID for NULL or struct_size < 4. */
+LLM_API int llm_gen_get_result(llm_gen_result *out, const llm_gen *g);
+
+/* Convenience: one whole turn. Creates a temporary generator over ctx,
+ * smpl and tok with opts (so it allocates once, at the start), feeds
+ * prompt[0..prompt_len) (text; the tokenizer is required) after what ctx
+ * holds, and generates until EOS, a stop sequence, max_tokens tokens
+ * (the smaller of max_tokens and a non-zero opts->max_tokens), a full
+ * context or cancellation (opts->on_token, opts->progress,
+ * llm_ctx_interrupt). Tokens go to tokens[0..max_tokens) with their count
+ * in *n_tokens. The text (optional: text may be NULL with text_cap 0)
+ * goes to text[0..text_cap), NUL-terminated when there is room, and its
+ * length to *n_text (may be NULL); when text_cap is smaller than the
+ * text, the first text_cap bytes are written and, after the whole turn,
+ * LLM_ERR_BUFFER_TOO_SMALL is returned with the needed size in *n_text
+ * (tokens and result are still complete). *result (may be NULL; set its
+ * struct_size) receives the reason and counters. Returns LLM_OK when the
+ * turn ended for any reason (cancellation included), else an error of
+ * llm_gen_create, llm_gen_feed_text or llm_gen_next. */
+LLM_API int llm_generate(llm_token *tokens, size_t max_tokens, size_t *n_tokens, char *text,
+                         size_t text_cap, size_t *n_text, llm_gen_result *result,
+                         llm_ctx *ctx, llm_sampler *smpl, const llm_tokenizer *tok,
+                         const char *prompt, size_t prompt_len, const llm_gen_opts *opts);
+
+/* ==== end generation API ==== */
 
 /* ==== planning API (issue: scaling laws) ==== */
 

@@ -55,7 +55,26 @@ void cli_json_string(FILE *f, const char *s);
 /* Subcommands (one cmd_<name>.c each). */
 int cmd_version(int argc, char **argv);
 /* ==== subcommand declarations: add yours below ==== */
-int cmd_fit(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_tokenizer_train(int argc, char **argv);
+/* Shared by tokenize/detokenize (cmd_tokenize.c): a --pattern name to
+ * LLM_TOK_PATTERN_* (0 on success), and reading a whole file or stdin
+ * (path NULL) into a malloc'ed buffer (CLI_OK, or an error printed). */
+int cli_tok_pattern(const char *s, int32_t *out);
+int cli_read_all(const char *path, char **data, size_t *len);
+/* Opens the tokenizer of --tokenizer PATH (into *tok) or of the model file
+ * --model M (into *model; the tokenizer belongs to it); *use is the one to
+ * call. Prints the error and returns CLI_FAIL on failure. */
+int cli_tok_open(const char *tpath, const char *mpath, const llm_tokenizer_opts *o,
+                 llm_tokenizer **tok, llm_model **model, const llm_tokenizer **use);
 int cmd_plan(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_attention(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 #endif

@@ -15,8 +15,17 @@ static int cmd_help(int argc, char **argv);
 static const cli_command commands[] = {
     {"help", "show help for a command", cmd_help},
     {"version", "print the library version", cmd_version},
+    {"tokenize", "encode text into token ids", cmd_tokenize},
+    {"detokenize", "decode token ids into text", cmd_detokenize},
+    {"tokenizer-train", "learn a BPE vocabulary from text", cmd_tokenizer_train},
     {"plan", "compute-optimal model size, tokens and loss (Chinchilla)", cmd_plan},
     {"fit", "fit a scaling law L(N, D) to your runs (CSV)", cmd_fit},
+    {"info", "show a model's architecture and sizes", cmd_info},
+    {"eval", "loss, perplexity and bits per byte of a model on a text", cmd_eval},
+    {"convert", "convert a Hugging Face checkpoint to GGUF", cmd_convert},
+    {"attention", "show which tokens a layer/head attends to (table, PNG)", cmd_attention},
+    {"train", "train a model on a text or token file (AdamW)", cmd_train},
+    {"generate", "continue a prompt with a model, streaming the text", cmd_generate},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -72,6 +72,7 @@ LLM_INTERNAL size_t llm__mem_mul(size_t a, size_t b);
 #define LLM__MAGIC_CTX       0x4c4c4d43u /* "LLMC" */
 #define LLM__MAGIC_SAMPLER   0x4c4c4d53u /* "LLMS" */
 #define LLM__MAGIC_TRAINER   0x4c4c4d52u /* "LLMR" */
+#define LLM__MAGIC_GEN       0x4c4c4d47u /* "LLMG" */
 #define LLM__MAGIC_DEAD      0xdeadbeefu /* written by llm__obj_delete */
 
 /* Every handle struct starts with this member, so that any handle pointer

@@ -16,6 +16,7 @@ const char *llm_status_str(int status) {
     switch (status) {
     case LLM_OK:                   return "LLM_OK: success";
     case LLM_AGAIN:                return "LLM_AGAIN: not finished, call again";
+    case LLM_DONE:                 return "LLM_DONE: finished";
     case LLM_ERR_INVALID:          return "LLM_ERR_INVALID: invalid argument";
     case LLM_ERR_IO:               return "LLM_ERR_IO: input/output error";
     case LLM_ERR_BAD_FILE:         return "LLM_ERR_BAD_FILE: malformed or truncated data";
@@ -66,6 +67,7 @@ const char *llm_errmsg(const void *handle) {
     case LLM__MAGIC_CTX:
     case LLM__MAGIC_SAMPLER:
     case LLM__MAGIC_TRAINER:
+    case LLM__MAGIC_GEN:
         return o->errmsg;
     case LLM__MAGIC_DEAD:
         return "llm_errmsg: the handle was already freed";

@@ -49,7 +49,7 @@ static void test_abi_check(void **state) {
 static void test_status_str(void **state) {
     /* each code has its own name, which starts with the macro's name */
     static const struct { int code; const char *name; } codes[] = {
-        {LLM_OK, "LLM_OK"}, {LLM_AGAIN, "LLM_AGAIN"},
+        {LLM_OK, "LLM_OK"}, {LLM_AGAIN, "LLM_AGAIN"}, {LLM_DONE, "LLM_DONE"},
         {LLM_ERR_INVALID, "LLM_ERR_INVALID"}, {LLM_ERR_IO, "LLM_ERR_IO"},
         {LLM_ERR_BAD_FILE, "LLM_ERR_BAD_FILE"}, {LLM_ERR_UNSUPPORTED, "LLM_ERR_UNSUPPORTED"},
         {LLM_ERR_NOMEM, "LLM_ERR_NOMEM"}, {LLM_ERR_RANGE, "LLM_ERR_RANGE"},

@@ -32,6 +32,14 @@ class ABIError(Error, ImportError): pass
 class NotFound(Error, LookupError): pass
 class NoConvergence(Error): pass
 
+
+class ClosedError(StateError):
+    """A method was called on a handle after close() (or after the handle it
+    depends on was closed). Raised by the binding, before any C call."""
+
+    def __init__(self, what):
+        super().__init__(-10, f"{what} is closed")
+
 # Frozen C codes (include/llm.h) -> classes.
 _BY_STATUS = {
     -1: InvalidArgument, -2: IOFailure, -3: BadFile, -4: Unsupported, -5: NoMemory,
@@ -44,6 +52,9 @@ def check(status, handle=None):
     """Raise the Error subclass for a negative status; return status otherwise."""
     if status >= 0:
         return status
-    msg = (_lib.llm_errmsg(handle) if handle else _lib.llm_last_errmsg()) or b""
+    # Calls on a handle leave their detail in llm_errmsg(handle); calls that
+    # report per thread (tokenizer after load, generator, planning) in
+    # llm_last_errmsg(), which is the fallback.
+    msg = (_lib.llm_errmsg(handle) if handle else b"") or _lib.llm_last_errmsg() or b""
     cls = _BY_STATUS.get(status, Error)
     raise cls(status, msg.decode("utf-8", "replace"))

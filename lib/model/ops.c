@@ -1,0 +1,309 @@
+/*
+ * ops.c - forward kernels (math.md sections 1-3), each with the formula it
+ * implements. Sums of squares and softmax normalisers accumulate in
+ * double where a row can be long, so results do not depend on summation
+ * order more than float rounding of the inputs does. When backward passes
+ * are added, each goes directly below its forward.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "model/ops.h"
+
+/* ------------------------------------------------------------------------
+ * Matrix product
+ * ------------------------------------------------------------------------ */
+
+/* One row of x times wᵀ is a matrix-vector product: sgemm would pack all
+ * of w on every call (the decode path), so use sgemv, with the rows of w
+ * split across the pool. */
+typedef struct gemv_job {
+    const float *x, *w;
+    float *y;
+    size_t K, N, chunk;
+} gemv_job;
+
+static void gemv_task(void *arg, int task, int n_tasks) {
+    const gemv_job *g = arg;
+    size_t lo = (size_t)task * g->chunk, n;
+    (void)n_tasks;
+    if (lo >= g->N)
+        return;
+    n = g->N - lo < g->chunk ? g->N - lo : g->chunk;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)g->K, 1.0f, g->w + lo * g->K, (int)g->K,
+                g->x, 1, 1.0f, g->y + lo, 1);
+}
+
+void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, const float *b,
+                     size_t M, size_t K, size_t N, int accumulate) {
+    size_t i, j;
+    if (M == 0 || N == 0)
+        return;
+    /* Bias first, then the product is added on top (beta = 1). */
+    if (!accumulate) {
+        if (b) {
+            for (i = 0; i < M; i++)
+                memcpy(y + i * N, b, N * sizeof(float));
+        } else {
+            memset(y, 0, M * N * sizeof(float));
+        }
+    } else if (b) {
+        for (i = 0; i < M; i++)
+            for (j = 0; j < N; j++)
+                y[i * N + j] += b[j];
+    }
+    if (M == 1) {
+        gemv_job g;
+        int threads = llm__pool_size(pool), tasks;
+        g.x = x;
+        g.w = w;
+        g.y = y;
+        g.K = K;
+        g.N = N;
+        g.chunk = (N + (size_t)threads - 1) / (size_t)threads;
+        g.chunk = (g.chunk + 15) & ~(size_t)15;
+        tasks = (int)((N + g.chunk - 1) / g.chunk);
+        if (tasks <= 1 || N * K < 4096) {
+            g.chunk = N;
+            gemv_task(&g, 0, 1);
+        } else
+            llm__pool_run(pool, gemv_task, &g, tasks);
+        return;
+    }
+    llm__gemm(pool, 0, 1, (int)M, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 1.0f, y, (int)N);
+}
+
+void llm__ops_matmul_naive(float *y, const float *x, const float *w, const float *b, size_t M,
+                           size_t K, size_t N, int accumulate) {
+    size_t i, j, k;
+    for (i = 0; i < M; i++)
+        for (j = 0; j < N; j++) {
+            double s = b ? b[j] : 0.0;
+            for (k = 0; k < K; k++)
+                s += (double)x[i * K + k] * w[j * K + k];
+            y[i * N + j] = accumulate ? y[i * N + j] + (float)s : (float)s;
+        }
+}
+
+/* ------------------------------------------------------------------------
+ * Normalisation
+ * ------------------------------------------------------------------------ */
+
+/* μ = mean(x), σ² = mean((x-μ)²), y = (x-μ)·r·g + b, r = 1/sqrt(σ²+eps). */
+void llm__ops_layernorm(float *y, const float *x, const float *g, const float *b, size_t M,
+                        size_t C, float eps) {
+    size_t i, j;
+    for (i = 0; i < M; i++) {
+        const float *xr = x + i * C;
+        float *yr = y + i * C;
+        double mean = 0.0, var = 0.0;
+        float r, mu;
+        for (j = 0; j < C; j++)
+            mean += xr[j];
+        mean /= (double)C;
+        for (j = 0; j < C; j++) {
+            double d = xr[j] - mean;
+            var += d * d;
+        }
+        var /= (double)C;
+        r = (float)(1.0 / sqrt(var + eps));
+        mu = (float)mean;
+        for (j = 0; j < C; j++)
+            yr[j] = (xr[j] - mu) * r * g[j] + (b ? b[j] : 0.0f);
+    }
+}
+
+/* y = x · g / sqrt(mean(x²) + eps). */
+void llm__ops_rmsnorm(float *y, const float *x, const float *g, size_t M, size_t C, float eps) {
+    size_t i, j;
+    for (i = 0; i < M; i++) {
+        const float *xr = x + i * C;
+        float *yr = y + i * C;
+        double ss = 0.0;
+        float r;
+        for (j = 0; j < C; j++)
+            ss += (double)xr[j] * xr[j];
+        r = (float)(1.0 / sqrt(ss / (double)C + eps));
+        for (j = 0; j < C; j++)
+            yr[j] = xr[j] * r * g[j];
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Activations
+ * ------------------------------------------------------------------------ */
+
+/* gelu(x) = 0.5·x·(1 + tanh(u)), u = sqrt(2/π)·(x + 0.044715·x³).
+ * Since 0.5·(1 + tanh(u)) = σ(2u), this is x / (1 + exp(-2u)): one expf
+ * instead of tanhf (which costs an expm1f and more), with no cancellation;
+ * exp overflowing to +inf for very negative x gives the right limit -0. */
+void llm__ops_gelu(float *x, size_t n) {
+    const float s2 = 2.0f * 0.7978845608028654f; /* 2·sqrt(2/pi) */
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = v / (1.0f + expf(-s2 * (v + 0.044715f * v * v * v)));
+    }
+}
+
+/* The textbook tanh form, kept as the reference for the tests. */
+void llm__ops_gelu_naive(float *x, size_t n) {
+    const float s = 0.7978845608028654f;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(s * (v + 0.044715f * v * v * v)));
+    }
+}
+
+/* silu(a)·b with silu(a) = a·σ(a). */
+void llm__ops_swiglu(float *gate, const float *up, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float a = gate[i];
+        gate[i] = a / (1.0f + expf(-a)) * up[i];
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Rotary position embedding (NORM / interleaved pairs, formats.md 2.5)
+ * ------------------------------------------------------------------------ */
+
+void llm__ops_rope(float *x, size_t n_heads, size_t D, size_t pos, const float *inv_freq) {
+    size_t h, i;
+    for (i = 0; i < D / 2; i++) {
+        /* The angle in double: pos·ω can be large, and float sin/cos of a
+         * rounded angle would differ from PyTorch's float32 result more
+         * than necessary. */
+        double ang = (double)pos * inv_freq[i];
+        float c = (float)cos(ang), s = (float)sin(ang);
+        for (h = 0; h < n_heads; h++) {
+            float *p = x + h * D + 2 * i;
+            float a = p[0], b = p[1];
+            p[0] = a * c - b * s;
+            p[1] = a * s + b * c;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Softmax and attention
+ * ------------------------------------------------------------------------ */
+
+void llm__ops_softmax(float *x, size_t n) {
+    size_t i;
+    float m = -INFINITY;
+    double sum = 0.0;
+    for (i = 0; i < n; i++)
+        if (x[i] > m)
+            m = x[i];
+    if (m == -INFINITY) { /* every entry masked: define the result as uniform 0 */
+        memset(x, 0, n * sizeof *x);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        x[i] = expf(x[i] - m);
+        sum += x[i];
+    }
+    for (i = 0; i < n; i++)
+        x[i] = (float)(x[i] / sum);
+}
+
+/* Per head: S = K·q·s over the rows 0..pos (one sgemv with the cache's
+ * row stride), softmax, then O = Vᵀ·P (a transposed sgemv). */
+void llm__ops_attention(float *out, const float *q, const float *k, const float *v,
+                        size_t kv_stride, size_t pos, size_t n_head, size_t n_head_kv, size_t D,
+                        size_t h0, size_t h1, float *scores) {
+    const size_t n_rep = n_head / n_head_kv;
+    const float scale = 1.0f / sqrtf((float)D);
+    size_t h;
+    for (h = h0; h < h1; h++) {
+        const size_t kvo = (h / n_rep) * D;
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(pos + 1), (int)D, scale, k + kvo,
+                    (int)kv_stride, q + h * D, 1, 0.0f, scores, 1);
+        llm__ops_softmax(scores, pos + 1);
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)(pos + 1), (int)D, 1.0f, v + kvo,
+                    (int)kv_stride, scores, 1, 0.0f, out + h * D, 1);
+    }
+}
+
+/* A block of nq consecutive queries of one head h, at absolute positions
+ * pos0 .. pos0+nq-1, over keys 0 .. pos0+nq-1: S = Q·Kᵀ·s and O = P·V as
+ * two sgemms (the masked upper triangle is computed and then zeroed, which
+ * costs less than nq matrix-vector products). scores: nq * (pos0 + nq)
+ * floats; on return row r holds query r's probabilities (zeros past the
+ * causal limit). A single query uses the sgemv form. */
+void llm__ops_attention_block(float *out, size_t out_stride, const float *q, size_t q_stride,
+                              const float *k, const float *v, size_t kv_stride, size_t pos0,
+                              size_t nq, size_t n_head, size_t n_head_kv, size_t D, size_t h,
+                              float *scores) {
+    const size_t kvo = (h / (n_head / n_head_kv)) * D, nk = pos0 + nq;
+    const float scale = 1.0f / sqrtf((float)D);
+    size_t r;
+    if (nq == 1) {
+        llm__ops_attention(out, q, k, v, kv_stride, pos0, n_head, n_head_kv, D, h, h + 1, scores);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nk, (int)D, scale,
+                q + h * D, (int)q_stride, k + kvo, (int)kv_stride, 0.0f, scores, (int)nk);
+    for (r = 0; r < nq; r++) {
+        const size_t valid = pos0 + r + 1;
+        llm__ops_softmax(scores + r * nk, valid);
+        memset(scores + r * nk + valid, 0, (nk - valid) * sizeof(float));
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)D, (int)nk, 1.0f, scores,
+                (int)nk, v + kvo, (int)kv_stride, 0.0f, out + h * D, (int)out_stride);
+}
+
+void llm__ops_attention_naive(float *out, const float *q, const float *k, const float *v,
+                        size_t kv_stride, size_t pos, size_t n_head, size_t n_head_kv, size_t D,
+                        size_t h0, size_t h1, float *scores) {
+    const size_t n_rep = n_head / n_head_kv;
+    const float scale = 1.0f / sqrtf((float)D);
+    size_t h, j, d;
+    for (h = h0; h < h1; h++) {
+        const float *qh = q + h * D;
+        const size_t kvo = (h / n_rep) * D;
+        float *oh = out + h * D;
+        /* S[j] = q·k_j / sqrt(D) for keys 0..pos (the causal mask). */
+        for (j = 0; j <= pos; j++) {
+            const float *kj = k + j * kv_stride + kvo;
+            float s = 0.0f;
+            for (d = 0; d < D; d++)
+                s += qh[d] * kj[d];
+            scores[j] = s * scale;
+        }
+        llm__ops_softmax(scores, pos + 1);
+        /* O = Σ_j P[j] v_j */
+        memset(oh, 0, D * sizeof *oh);
+        for (j = 0; j <= pos; j++) {
+            const float *vj = v + j * kv_stride + kvo;
+            const float p = scores[j];
+            for (d = 0; d < D; d++)
+                oh[d] += p * vj[d];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Loss support
+ * ------------------------------------------------------------------------ */
+
+/* LSE(z) = m + log Σ exp(z - m), m = max z; returns the second term.
+ * +inf or NaN logits propagate (NaN/inf results); -inf entries add 0. */
+double llm__ops_logsumexp(const float *z, size_t n, float *max) {
+    size_t i;
+    float m = -INFINITY;
+    double s = 0.0;
+    for (i = 0; i < n; i++)
+        if (z[i] > m || z[i] != z[i])
+            m = z[i];
+    *max = m;
+    if (m == -INFINITY || m != m || m == INFINITY)
+        return m != m ? (double)m : 0.0;
+    for (i = 0; i < n; i++)
+        s += exp((double)z[i] - (double)m);
+    return log(s);
+}

@@ -1,0 +1,130 @@
+/*
+ * train.h - the llm_trainer handle as the training files see it.
+ *
+ * Memory (all allocated by llm_trainer_create, nothing later):
+ *   - grads, adam_m, adam_v: three arenas laid out exactly like the
+ *     model's tensor table (tensor i at offset toff[i], padded to
+ *     LLM__ALIGN), so parameter, gradient and moments of one tensor share
+ *     an index; `g` gives the gradients the model's typed names (views
+ *     included: gpt2's wq/wk/wv inside wqkv, a tied output == tok_embd);
+ *   - acts: one arena with the activations of one micro-batch (B*T rows)
+ *     that the backward needs, per layer, llm.c style;
+ *   - bwd: scratch of the backward pass, shared by all layers.
+ */
+#ifndef LLM_TRAIN_H
+#define LLM_TRAIN_H
+
+#include "llm_pool.h"
+#include "model/model.h"
+
+/* Gradients under the model's names; every pointer aims into grads. */
+typedef struct llm__grads {
+    float *tok_embd;    /* (V, C) */
+    float *pos_embd;    /* (n_ctx, C); gpt2 */
+    float *out_norm;    /* (C) */
+    float *out_norm_b;  /* (C); gpt2 */
+    float *output;      /* (V, C); == tok_embd when tied */
+    llm__layer *layers; /* [n_layer], same fields as the model's */
+} llm__grads;
+
+/* Activations of one block for N = B*T rows. */
+typedef struct llm__tlayer {
+    float *ln1;      /* (N, C) normalised block input */
+    float *ln1_mean; /* (N) gpt2 */
+    float *ln1_rstd; /* (N) */
+    float *qkv;      /* (N, W3) q|k|v; llama: q and k after RoPE */
+    float *att;      /* (B, NH, T, T) attention probabilities */
+    float *atty;     /* (N, C) attention output before the projection */
+    float *res2;     /* (N, C) residual stream after attention */
+    float *ln2;      /* (N, C) */
+    float *ln2_mean; /* (N) gpt2 */
+    float *ln2_rstd; /* (N) */
+    float *fc;       /* (N, F) gpt2: pre-GELU; llama: gate pre-activation */
+    float *up;       /* (N, F) llama: up projection */
+    float *fc_act;   /* (N, F) gpt2: gelu(fc); llama: silu(gate)*up */
+    float *res3;     /* (N, C) block output */
+} llm__tlayer;
+
+typedef struct llm__acts {
+    float *encoded;  /* (N, C) embeddings, input of block 0 */
+    llm__tlayer *layers;
+    float *lnf;      /* (N, C) final norm output */
+    float *lnf_mean; /* (N) gpt2 */
+    float *lnf_rstd; /* (N) */
+    float *losses;   /* (N) per-position loss */
+    float *logits;   /* (R, V) a chunk of R rows of logits / their gradient */
+    /* backward scratch */
+    float *dres;     /* (N, C) gradient of the residual stream */
+    float *dln;      /* (N, C) gradient of a norm output */
+    float *datty;    /* (N, C) */
+    float *dqkv;     /* (N, W3) */
+    float *datt;     /* (B, NH, T, T) */
+    float *dfc;      /* (N, F) */
+    float *dup;      /* (N, F) llama */
+    float *dfc_act;  /* (N, F) */
+    float *rope_cos; /* (T, D/2) llama */
+    float *rope_sin; /* (T, D/2) llama */
+} llm__acts;
+
+/* Most floats of logits held at once (512 MB): the head runs in chunks of
+ * R = min(N, LLM__TRAIN_LOGIT_FLOATS / V) rows (forward, loss and
+ * backward of a chunk together). Fewer, larger chunks make the products
+ * more efficient (the output-matrix gradient, V x C, is read and written
+ * once per chunk); the cap keeps memory bounded for big B*T. */
+#define LLM__TRAIN_LOGIT_FLOATS ((size_t)1 << 27)
+
+struct llm_trainer {
+    llm__obj obj;
+    llm_model *model;          /* borrowed, written at each step */
+    llm_trainer_opts opts;     /* defaults resolved */
+    llm__pool *pool;
+    size_t B, T, K;
+    size_t logit_rows;         /* R, rows of logits per chunk of the head */
+    size_t n_tensors;
+    size_t *toff;              /* [n_tensors] offset of tensor i in the arenas */
+    size_t n_floats;           /* floats per arena (padded) */
+    float *grads;              /* gradient arena */
+    float *adam_m, *adam_v;    /* AdamW first and second moments */
+    llm__grads g;
+    llm__layer *g_layers;      /* [n_layer] storage of g.layers */
+    float *act_arena;
+    size_t act_floats;
+    llm__acts a;
+    llm__tlayer *a_layers;     /* [n_layer] storage of a.layers */
+    /* progress of the run (checkpointed) */
+    uint64_t step;             /* optimizer steps done */
+    uint64_t rng;              /* splitmix64 state of the batch sampler */
+    uint64_t cursor;           /* sequential data cursor, in tokens */
+    double grad_norm;          /* of the latest step, before clipping */
+    double *norm_parts;        /* [llm__adamw_norm_parts(n_floats)] partial sums */
+};
+
+/* backprop.c: forward of one micro-batch of B*T tokens; with dscale != 0
+ * also the backward, adding dscale * d(sum of losses) to the gradients.
+ * Returns the sum of the B*T losses (double). Inputs are validated. */
+LLM_INTERNAL double llm__backprop_run(llm_trainer *tr, const llm_token *inputs,
+                                      const llm_token *targets, float dscale);
+/* Points tr->g at the gradient arena following the model's tensor table. */
+LLM_INTERNAL void llm__backprop_bind_grads(llm_trainer *tr);
+/* Floats the activation arena needs; with tr->act_arena set, points tr->a
+ * into it. */
+LLM_INTERNAL size_t llm__backprop_layout_acts(llm_trainer *tr);
+
+/* adamw.c */
+/* Learning rate of step `step` (math.md 4.3). */
+LLM_INTERNAL double llm__adamw_lr(const llm_trainer_opts *o, uint64_t step);
+/* Entries of tr->norm_parts for an arena of n_floats. */
+LLM_INTERNAL size_t llm__adamw_norm_parts(size_t n_floats);
+/* Global L2 norm of all gradients (double accumulation in fixed chunks). */
+LLM_INTERNAL double llm__adamw_grad_norm(const llm_trainer *tr);
+/* Multiplies all gradients by coef. */
+LLM_INTERNAL void llm__adamw_scale_grads(llm_trainer *tr, float coef);
+/* One AdamW update of every tensor at learning rate lr; `t` is the 1-based
+ * step used in the bias corrections. */
+LLM_INTERNAL void llm__adamw_update(llm_trainer *tr, double lr, uint64_t t);
+/* The update of one tensor of n floats (exposed for the torch test). */
+LLM_INTERNAL void llm__adamw_tensor(float *p, const float *g, float *m, float *v, size_t n,
+                                    double lr, double beta1, double beta2, double eps,
+                                    double wd, uint64_t t);
+
+#endif
