@@ -683,9 +683,13 @@ typedef struct llm_ctx_opts {
                             chunk size of llm_ctx_decode (0: n_ctx) */
     uint32_t n_threads;  /* threads computing this context's calls (0: 1):
                             the context starts n_threads - 1 worker threads
-                            of its own at creation (none for 1) and splits
-                            matrix products (serial OpenBLAS) and attention
-                            heads over them; results do not depend on it */
+                            of its own at creation (none for 1) and shares
+                            out attention heads, norms, activations and
+                            matrix-vector products (decoding); products of
+                            several rows run as one OpenBLAS call, which
+                            is serialised process-wide because the serial
+                            OpenBLAS is not thread-safe. Results do not
+                            depend on n_threads. */
     llm_alloc_fn alloc;  /* NULL: the process default allocator */
     void *alloc_ud;
     llm_progress_fn progress; /* LLM_PHASE_PREFILL (long decodes), LLM_PHASE_EVAL */

@@ -17,19 +17,24 @@
  *   collector never frees a parent first (Lua finalizes objects in the
  *   reverse order of their creation within a cycle, and a parent is
  *   reachable from each live child). lh.n_children counts the open
- *   children; closing a parent explicitly while children are open is an
- *   error instead of a dangling pointer in C.
+ *   children (token streams excepted: they check their tokenizer on each
+ *   call); closing a parent explicitly while children are open is an
+ *   error instead of a dangling pointer in C (unreachable children are
+ *   collected first). lh.busy marks a handle inside a C call that may run
+ *   callbacks; closing it from such a callback is an error too.
  * - Lua callbacks (progress, on_token) are kept in the registry (refs in
  *   lh.cb) and called with lua_pcall; an error in one is stored, the C
  *   side is told to stop, and the error is re-raised after the C call
  *   returned, so no longjmp ever crosses libllm's frames.
  * - Temporary arrays are Lua userdata (collected even when an argument
  *   error unwinds the stack), never malloc.
- * - llm_set_allocator and llm_set_log are not bound (see
- *   bindings/not-bound.txt): their hooks may run on libllm's worker threads,
- *   where calling into a lua_State is not allowed.
+ * - llm_set_allocator is not bound (see bindings/not-bound.txt): its hook
+ *   may run on libllm's worker threads, where calling into a lua_State is
+ *   not allowed; llm_set_log is bound through a buffer (see "logging").
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "llm_lua.h"
@@ -284,6 +289,18 @@ lua_Number lb_check_int(lua_State *L, int idx, lua_Number lo, lua_Number hi) {
     return n;
 }
 
+/* The value at idx (a table field, say) as an int32, or a Lua error naming
+ * `what`: casting an out-of-range double to an integer would be undefined. */
+int32_t lb_to_i32(lua_State *L, int idx, const char *what) {
+    lua_Number n;
+    if (!lua_isnumber(L, idx))
+        return (int32_t)luaL_error(L, "%s must be an integer", what);
+    n = lua_tonumber(L, idx);
+    if (n != floor(n) || n < I32MIN || n > I32MAX)
+        return (int32_t)luaL_error(L, "%s must be a 32-bit integer", what);
+    return (int32_t)n;
+}
+
 lua_Number lb_opt_int(lua_State *L, int idx, lua_Number def, lua_Number lo, lua_Number hi) {
     return lua_isnoneornil(L, idx) ? def : lb_check_int(L, idx, lo, hi);
 }
@@ -509,6 +526,83 @@ static int l_last_errmsg(lua_State *L) {
     return 1;
 }
 
+/* ---- logging ----
+ * libllm's log hook may run on any thread using the library (context and
+ * trainer workers), where no lua_State may be touched. So the hook only
+ * copies each line into a small ring buffer under a mutex, and Lua drains it
+ * with llm.log_lines() on its own thread (a game polls it once per frame).
+ * The buffer is process-wide, like the hook: every lua_State that loaded
+ * the module shares it. Lines beyond LOG_CAP unread ones are counted as
+ * dropped, oldest first; a line is cut at LOG_LINE - 1 bytes. */
+#define LOG_CAP 256
+#define LOG_LINE 240
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int32_t level;
+    char msg[LOG_LINE];
+} log_ring[LOG_CAP];
+static size_t log_head, log_count, log_dropped;
+
+static void log_hook(void *ud, int32_t level, const char *msg) {
+    size_t slot;
+    (void)ud;
+    pthread_mutex_lock(&log_mu);
+    if (log_count == LOG_CAP) { /* overwrite the oldest line */
+        log_head = (log_head + 1) % LOG_CAP;
+        log_count--;
+        log_dropped++;
+    }
+    slot = (log_head + log_count) % LOG_CAP;
+    log_ring[slot].level = level;
+    snprintf(log_ring[slot].msg, LOG_LINE, "%s", msg ? msg : "");
+    log_count++;
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* llm.set_log(max_level | nil): collect libllm's log lines of level <=
+ * max_level (1 error .. 4 debug) for llm.log_lines(); nil stops. Like
+ * llm_set_log, only before the first handle exists (else LLM_ERR_STATE). */
+static int l_set_log(lua_State *L) {
+    int32_t level;
+    lua_settop(L, 1);
+    level = lua_isnil(L, 1) ? 0 : (int32_t)lb_check_int(L, 1, 0, LLM_LOG_DEBUG);
+    CHECK(L, llm_set_log(level ? log_hook : NULL, NULL, level), NULL);
+    return 0;
+}
+
+/* llm.log_lines() -> { {level = n, msg = s}, ... } (oldest first), dropped:
+ * the lines collected since the last call, and how many were lost. */
+static int l_log_lines(lua_State *L) {
+    /* copy out under the lock, build the tables after unlocking: a Lua
+     * memory error must never unwind with the mutex held */
+    typedef struct { int32_t level; char msg[LOG_LINE]; } line;
+    line *copy = lua_newuserdata(L, LOG_CAP * sizeof *copy);
+    size_t i, n, dropped;
+    pthread_mutex_lock(&log_mu);
+    n = log_count;
+    dropped = log_dropped;
+    for (i = 0; i < n; i++) {
+        size_t slot = (log_head + i) % LOG_CAP;
+        copy[i].level = log_ring[slot].level;
+        memcpy(copy[i].msg, log_ring[slot].msg, LOG_LINE);
+    }
+    log_head = (log_head + n) % LOG_CAP;
+    log_count = 0;
+    log_dropped = 0;
+    pthread_mutex_unlock(&log_mu);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, copy[i].level);
+        lua_setfield(L, -2, "level");
+        lua_pushstring(L, copy[i].msg);
+        lua_setfield(L, -2, "msg");
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_pushinteger(L, (lua_Integer)dropped);
+    return 2;
+}
+
 /* ---- model config tables ---- */
 
 void lb_cfg_from_table(lua_State *L, int t, llm_model_config *c) {
@@ -565,6 +659,8 @@ static const luaL_Reg functions[] = {
     {"abi_check", l_abi_check},
     {"errmsg", l_errmsg},
     {"last_errmsg", l_last_errmsg},
+    {"set_log", l_set_log},
+    {"log_lines", l_log_lines},
     {NULL, NULL},
 };
 

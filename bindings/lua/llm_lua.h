@@ -104,6 +104,7 @@ void lb_uv_set(lua_State *L, int ud, const char *key, int idx);
 lh *lb_check_lh(lua_State *L, int idx, int kind);
 int lb_do_close(lua_State *L, lh *u, int force);
 lua_Number lb_check_int(lua_State *L, int idx, lua_Number lo, lua_Number hi);
+int32_t lb_to_i32(lua_State *L, int idx, const char *what);
 lua_Number lb_opt_int(lua_State *L, int idx, lua_Number def, lua_Number lo, lua_Number hi);
 int lb_opt_field(lua_State *L, int t, const char *k);
 lua_Number lb_field_num(lua_State *L, int t, const char *k, lua_Number def);

@@ -23,7 +23,7 @@ static int32_t pattern_arg(lua_State *L, int t) {
             if (p < 0)
                 luaL_error(L, "option 'pattern' must be gpt2, cl100k or o200k");
         } else {
-            p = (int32_t)lua_tonumber(L, -1);
+            p = lb_to_i32(L, -1, "option 'pattern'");
         }
     }
     lua_pop(L, 1);

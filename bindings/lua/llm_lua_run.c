@@ -33,7 +33,9 @@ int lb_l_sampler_create(lua_State *L) {
     LLM_SAMPLER_OPTS_INIT(&o);
     o.n_vocab = (uint32_t)lb_field_int(L, 1, "n_vocab", 0, 0, U32MAX);
     o.seed = (uint64_t)lb_field_int(L, 1, "seed", 0, 0, SZMAX);
-    if (lb_opt_field(L, 1, "temperature") && lua_tonumber(L, -1) == 0)
+    if (lb_opt_field(L, 1, "temperature") && !lua_isnumber(L, -1))
+        return luaL_error(L, "option 'temperature' must be a number");
+    if (!lua_isnil(L, -1) && lua_tonumber(L, -1) == 0)
         o.flags |= LLM_SAMPLER_FLAG_GREEDY;
     else
         o.temperature = (float)lb_field_num(L, 1, "temperature", 0);
@@ -62,10 +64,9 @@ int lb_l_sampler_create(lua_State *L) {
         nb = 0;
         lua_pushnil(L);
         while (lua_next(L, t)) {
-            lua_Number k = lua_tonumber(L, -2);
-            if (!lua_isnumber(L, -2) || k != floor(k) || !lua_isnumber(L, -1))
+            if (!lua_isnumber(L, -1))
                 return luaL_error(L, "option 'logit_bias' must map token ids to numbers");
-            bias[nb].token = (llm_token)k;
+            bias[nb].token = lb_to_i32(L, -2, "a logit_bias token id");
             bias[nb].bias = (float)lua_tonumber(L, -1);
             nb++;
             lua_pop(L, 1);
@@ -643,7 +644,7 @@ static const llm_plan_constants *constants_arg(lua_State *L, int idx, llm_plan_c
     LLM_PLAN_CONSTANTS_INIT(k);
     if (lb_opt_field(L, idx, "preset")) {
         int32_t p = lua_type(L, -1) == LUA_TSTRING ? luaL_checkoption(L, -1, NULL, presets)
-                                                  : (int32_t)lua_tonumber(L, -1);
+                                                  : lb_to_i32(L, -1, "option 'preset'");
         CHECKP(L, llm_plan_constants_preset(k, sizeof *k, p), NULL);
     }
     lua_pop(L, 1);

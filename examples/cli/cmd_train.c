@@ -334,13 +334,14 @@ static void plot_line(unsigned char *img, long x0, long y0, long x1, long y1,
     long dx = labs(x1 - x0), dy = -labs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
     long err = dx + dy;
     for (;;) {
+        long e2 = 2 * err; /* both tests use the error before this step */
         plot_px(img, x0, y0, rgb);
         plot_px(img, x0, y0 + 1, rgb);
         if (x0 == x1 && y0 == y1)
             break;
-        if (2 * err >= dy)
+        if (e2 >= dy)
             err += dy, x0 += sx;
-        if (2 * err <= dx)
+        if (e2 <= dx)
             err += dx, y0 += sy;
     }
 }

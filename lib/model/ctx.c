@@ -11,9 +11,11 @@
  * architectures: the config selects norm, position encoding and MLP.
  *
  * Threads: a context with n_threads > 1 owns a thread pool (llm__pool,
- * n_threads - 1 workers started at create) on which matrix products
- * (llm__gemm over the serial OpenBLAS) and attention heads run; with
- * n_threads = 1 nothing but the calling thread computes.
+ * n_threads - 1 workers started at create) on which attention heads,
+ * norms, activations and matrix-vector products run; with n_threads = 1
+ * nothing but the calling thread computes. Matrix products with several
+ * rows are one OpenBLAS sgemm under the process-wide BLAS lock
+ * (lib/core/blas_lock.c: the serial OpenBLAS is not thread-safe).
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -26,10 +28,6 @@
  * (LOGIT_ROWS * n_vocab floats) while keeping the output matrix, read
  * once per chunk, from dominating the memory traffic. */
 #define LOGIT_ROWS 256
-
-/* Queries per attention block: S = Q·Kᵀ for ATT_QB queries at once is one
- * sgemm; the scratch is ATT_QB * n_ctx floats per thread. */
-#define ATT_QB 64
 
 struct llm_ctx {
     llm__obj obj;
@@ -52,7 +50,7 @@ struct llm_ctx {
     float *att;         /* (n_batch, C) attention output before projection */
     float *h;           /* (n_batch, F) MLP hidden (gate for llama) */
     float *h2;          /* (n_batch, F) llama up projection */
-    float *scores;      /* (n_threads, ATT_QB, n_ctx) attention scores per thread */
+    float *scores;      /* (n_threads, n_ctx) attention scores, one row per thread */
     float *logits;      /* (logit_rows, V); row 0 is the decode result */
     size_t logit_rows;  /* min(n_batch, LOGIT_ROWS) */
     float *inv_freq;    /* (D/2) RoPE frequencies */
@@ -109,7 +107,7 @@ static int ctx_layout(llm__obj *err, const llm_model *m, const llm_ctx_opts *o, 
     sz[7] = s->n_batch * C;                               /* att */
     sz[8] = s->n_batch * F;                               /* h */
     sz[9] = c->arch == LLM_ARCH_LLAMA ? s->n_batch * F : 0; /* h2 */
-    sz[10] = llm__mem_mul(s->n_ctx * ATT_QB, o->n_threads ? o->n_threads : 1); /* scores */
+    sz[10] = llm__mem_mul(s->n_ctx, o->n_threads ? o->n_threads : 1); /* scores */
     sz[11] = (s->n_batch < LOGIT_ROWS ? s->n_batch : LOGIT_ROWS) * V; /* logits */
     sz[12] = m->head_dim / 2 + 1;                         /* inv_freq */
     sz[13] = (s->n_batch * sizeof(llm_token) + sizeof(float) - 1) / sizeof(float);
@@ -235,13 +233,12 @@ static int check_tokens(llm_ctx *c, const llm_token *tok, size_t n, const char *
     return LLM_OK;
 }
 
-/* Attention of one layer as items (sequence, head, block of ATT_QB
- * queries), items [task*per, (task+1)*per) per task; each task has its own
- * ATT_QB * n_ctx slice of c->scores. */
-
+/* Attention of one layer as (row, head) items, items [task*per,
+ * (task+1)*per) per task: rows are tokens b*T + t, heads the query heads.
+ * Each task has its own n_ctx slice of c->scores. */
 typedef struct att_job {
     llm_ctx *c;
-    size_t l, T, pos0, n_items, per, n_qb;
+    size_t l, T, pos0, n_items, per;
     int cache;
 } att_job;
 
@@ -252,16 +249,14 @@ static void att_task(void *arg, int task, int n_tasks) {
     const size_t C = m->cfg.n_embd, Ekv = m->n_embd_kv, D = m->head_dim;
     const size_t NH = m->cfg.n_head, NKV = m->cfg.n_head_kv;
     size_t it = (size_t)task * j->per, end = it + j->per;
-    float *scores = c->scores + (size_t)task * ATT_QB * c->n_ctx;
+    float *scores = c->scores + (size_t)task * c->n_ctx;
     (void)n_tasks;
     if (end > j->n_items)
         end = j->n_items;
     for (; it < end; it++) {
-        const size_t b = it / (NH * j->n_qb), h = it / j->n_qb % NH, qb = it % j->n_qb;
-        const size_t t0 = qb * ATT_QB, nq = j->T - t0 < ATT_QB ? j->T - t0 : ATT_QB;
-        const size_t pos0 = (j->cache ? j->pos0 : 0) + t0, row = b * j->T + t0;
+        const size_t row = it / NH, h = it % NH, b = row / j->T, t = row % j->T;
+        const size_t pos = (j->cache ? j->pos0 : 0) + t;
         const float *k, *v;
-        size_t r;
         if (j->cache) {
             k = c->kcache + j->l * c->n_ctx * Ekv;
             v = c->vcache + j->l * c->n_ctx * Ekv;
@@ -269,15 +264,13 @@ static void att_task(void *arg, int task, int n_tasks) {
             k = c->k + b * j->T * Ekv;
             v = c->v + b * j->T * Ekv;
         }
-        llm__ops_attention_block(c->att + row * C, C, c->q + row * C, C, k, v, Ekv, pos0, nq,
-                                 NH, NKV, D, h, scores);
-        if (c->att_probs && b == 0 && (int32_t)j->l == c->cap_layer && (int32_t)h == c->cap_head)
-            for (r = 0; r < nq; r++) {
-                /* Row r of the block holds pos0 + nq entries, zero past the mask. */
-                float *dst = c->att_probs + (pos0 + r) * c->n_ctx;
-                memcpy(dst, scores + r * (pos0 + nq), (pos0 + nq) * sizeof(float));
-                memset(dst + pos0 + nq, 0, (c->n_ctx - pos0 - nq) * sizeof(float));
-            }
+        llm__ops_attention(c->att + row * C, c->q + row * C, k, v, Ekv, pos, NH, NKV, D, h, h + 1,
+                           scores);
+        if (c->att_probs && b == 0 && (int32_t)j->l == c->cap_layer && (int32_t)h == c->cap_head) {
+            float *dst = c->att_probs + pos * c->n_ctx;
+            memcpy(dst, scores, (pos + 1) * sizeof(float));
+            memset(dst + pos + 1, 0, (c->n_ctx - pos - 1) * sizeof(float));
+        }
     }
 }
 
@@ -397,8 +390,7 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
             j.T = T;
             j.pos0 = pos0;
             j.cache = cache;
-            j.n_qb = (T + ATT_QB - 1) / ATT_QB;
-            j.n_items = n_seq * NH * j.n_qb;
+            j.n_items = M * NH;
             j.per = (j.n_items + (size_t)threads - 1) / (size_t)threads;
             if (threads == 1 || j.n_items < 2) {
                 j.per = j.n_items;

@@ -10,15 +10,32 @@
 
 #include <cblas.h>
 
+#include "llm_blas_lock.h"
 #include "model/ops.h"
 
 /* ------------------------------------------------------------------------
  * Matrix product
  * ------------------------------------------------------------------------ */
 
-/* One row of x times wᵀ is a matrix-vector product: sgemm would pack all
- * of w on every call (the decode path), so use sgemv, with the rows of w
- * split across the pool. */
+/* Dot product with eight independent partial sums, so the compiler can
+ * keep them in vector registers without reassociating a single sum. */
+static float dot(const float *a, const float *b, size_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0, j;
+    float s;
+    for (; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++)
+            acc[j] += a[i + j] * b[i + j];
+    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* One row of x times wᵀ (the decode path) is memory-bound: our own
+ * matrix-vector kernel, rows of w split across the pool. It does not call
+ * OpenBLAS, whose serial build is not safe for concurrent calls
+ * (lib/core/blas_lock.c), and gives the same bits for any thread count. */
 typedef struct gemv_job {
     const float *x, *w;
     float *y;
@@ -27,13 +44,13 @@ typedef struct gemv_job {
 
 static void gemv_task(void *arg, int task, int n_tasks) {
     const gemv_job *g = arg;
-    size_t lo = (size_t)task * g->chunk, n;
+    size_t lo = (size_t)task * g->chunk, hi, r;
     (void)n_tasks;
     if (lo >= g->N)
         return;
-    n = g->N - lo < g->chunk ? g->N - lo : g->chunk;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)g->K, 1.0f, g->w + lo * g->K, (int)g->K,
-                g->x, 1, 1.0f, g->y + lo, 1);
+    hi = g->N - lo < g->chunk ? g->N : lo + g->chunk;
+    for (r = lo; r < hi; r++)
+        g->y[r] += dot(g->w + r * g->K, g->x, g->K);
 }
 
 void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, const float *b,
@@ -63,16 +80,23 @@ void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, 
         g.K = K;
         g.N = N;
         g.chunk = (N + (size_t)threads - 1) / (size_t)threads;
-        g.chunk = (g.chunk + 15) & ~(size_t)15;
         tasks = (int)((N + g.chunk - 1) / g.chunk);
         if (tasks <= 1 || N * K < 4096) {
             g.chunk = N;
             gemv_task(&g, 0, 1);
-        } else
+        } else {
             llm__pool_run(pool, gemv_task, &g, tasks);
+        }
         return;
     }
-    llm__gemm(pool, 0, 1, (int)M, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 1.0f, y, (int)N);
+    /* One sgemm under the process-wide lock: the serial OpenBLAS must not
+     * be entered by two threads at once (see blas_lock.c), so products
+     * are not split across the pool until a thread-safe BLAS is linked. */
+    (void)pool;
+    llm__blas_lock();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, x, (int)K,
+                w, (int)K, 1.0f, y, (int)N);
+    llm__blas_unlock();
 }
 
 void llm__ops_matmul_naive(float *y, const float *x, const float *w, const float *b, size_t M,
@@ -211,50 +235,29 @@ void llm__ops_softmax(float *x, size_t n) {
         x[i] = (float)(x[i] / sum);
 }
 
-/* Per head: S = K·q·s over the rows 0..pos (one sgemv with the cache's
- * row stride), softmax, then O = Vᵀ·P (a transposed sgemv). */
+/* Per head: S[j] = q·k_j·s over keys 0..pos, softmax, O = Σ_j P[j]·v_j.
+ * Own loops (dot with vector partial sums, and an axpy the compiler
+ * vectorises), so pool workers never enter OpenBLAS concurrently. */
 void llm__ops_attention(float *out, const float *q, const float *k, const float *v,
                         size_t kv_stride, size_t pos, size_t n_head, size_t n_head_kv, size_t D,
                         size_t h0, size_t h1, float *scores) {
     const size_t n_rep = n_head / n_head_kv;
     const float scale = 1.0f / sqrtf((float)D);
-    size_t h;
+    size_t h, j, d;
     for (h = h0; h < h1; h++) {
         const size_t kvo = (h / n_rep) * D;
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(pos + 1), (int)D, scale, k + kvo,
-                    (int)kv_stride, q + h * D, 1, 0.0f, scores, 1);
+        const float *qh = q + h * D;
+        float *oh = out + h * D;
+        for (j = 0; j <= pos; j++)
+            scores[j] = dot(qh, k + j * kv_stride + kvo, D) * scale;
         llm__ops_softmax(scores, pos + 1);
-        cblas_sgemv(CblasRowMajor, CblasTrans, (int)(pos + 1), (int)D, 1.0f, v + kvo,
-                    (int)kv_stride, scores, 1, 0.0f, out + h * D, 1);
+        memset(oh, 0, D * sizeof *oh);
+        for (j = 0; j <= pos; j++) {
+            const float p = scores[j], *vj = v + j * kv_stride + kvo;
+            for (d = 0; d < D; d++)
+                oh[d] += p * vj[d];
+        }
     }
-}
-
-/* A block of nq consecutive queries of one head h, at absolute positions
- * pos0 .. pos0+nq-1, over keys 0 .. pos0+nq-1: S = Q·Kᵀ·s and O = P·V as
- * two sgemms (the masked upper triangle is computed and then zeroed, which
- * costs less than nq matrix-vector products). scores: nq * (pos0 + nq)
- * floats; on return row r holds query r's probabilities (zeros past the
- * causal limit). A single query uses the sgemv form. */
-void llm__ops_attention_block(float *out, size_t out_stride, const float *q, size_t q_stride,
-                              const float *k, const float *v, size_t kv_stride, size_t pos0,
-                              size_t nq, size_t n_head, size_t n_head_kv, size_t D, size_t h,
-                              float *scores) {
-    const size_t kvo = (h / (n_head / n_head_kv)) * D, nk = pos0 + nq;
-    const float scale = 1.0f / sqrtf((float)D);
-    size_t r;
-    if (nq == 1) {
-        llm__ops_attention(out, q, k, v, kv_stride, pos0, n_head, n_head_kv, D, h, h + 1, scores);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nk, (int)D, scale,
-                q + h * D, (int)q_stride, k + kvo, (int)kv_stride, 0.0f, scores, (int)nk);
-    for (r = 0; r < nq; r++) {
-        const size_t valid = pos0 + r + 1;
-        llm__ops_softmax(scores + r * nk, valid);
-        memset(scores + r * nk + valid, 0, (nk - valid) * sizeof(float));
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nq, (int)D, (int)nk, 1.0f, scores,
-                (int)nk, v + kvo, (int)kv_stride, 0.0f, out + h * D, (int)out_stride);
 }
 
 void llm__ops_attention_naive(float *out, const float *q, const float *k, const float *v,

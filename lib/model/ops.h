@@ -13,8 +13,9 @@
 #include "llm_pool.h"
 
 /* y(M,N) = x(M,K) · w(N,K)ᵀ + b(N) (b may be NULL); with accumulate != 0
- * the product is added to y instead of overwriting it. OpenBLAS sgemm
- * through llm__gemm on `pool` (NULL: the calling thread only). */
+ * the product is added to y instead of overwriting it. M > 1: one
+ * OpenBLAS sgemm under the process-wide BLAS lock; M == 1: our own
+ * matrix-vector kernel split across `pool` (NULL: the calling thread). */
 LLM_INTERNAL void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, const float *b,
                                   size_t M, size_t K, size_t N, int accumulate);
 LLM_INTERNAL void llm__ops_matmul_naive(float *y, const float *x, const float *w,
@@ -48,14 +49,6 @@ LLM_INTERNAL void llm__ops_attention(float *out, const float *q, const float *k,
                                      const float *v, size_t kv_stride, size_t pos,
                                      size_t n_head, size_t n_head_kv, size_t D,
                                      size_t h0, size_t h1, float *scores);
-/* The same for a block of nq consecutive queries of one head h (query
- * and output rows with their own strides), as two sgemms; `scores` gets
- * nq * (pos0 + nq) floats, row r the probabilities of query r. */
-LLM_INTERNAL void llm__ops_attention_block(float *out, size_t out_stride, const float *q,
-                                           size_t q_stride, const float *k, const float *v,
-                                           size_t kv_stride, size_t pos0, size_t nq,
-                                           size_t n_head, size_t n_head_kv, size_t D, size_t h,
-                                           float *scores);
 LLM_INTERNAL void llm__ops_attention_naive(float *out, const float *q, const float *k,
                                            const float *v, size_t kv_stride, size_t pos,
                                            size_t n_head, size_t n_head_kv, size_t D,

@@ -74,6 +74,42 @@ for name, f in pairs(llm) do
 end
 fuzz(nil, funcs)
 for _, f in pairs(funcs) do for _, a in ipairs(pool) do try(f, a, a, a, a) end end
+-- option tables with every known key set to each bad value
+local keys = {"n_vocab", "seed", "temperature", "top_k", "top_p", "min_p", "repeat_penalty",
+  "presence_penalty", "frequency_penalty", "penalty_last_n", "logit_bias", "greedy", "auto_accept",
+  "n_ctx", "n_batch", "n_threads", "attention", "progress", "on_token", "batch", "seq_len",
+  "grad_accum", "schedule", "warmup_steps", "total_steps", "lr", "min_lr", "beta1", "beta2",
+  "eps", "weight_decay", "grad_clip", "shuffle", "max_tokens", "n_ubatch", "stop",
+  "stop_tokens", "ignore_eos", "parse_special", "skip_special", "replace_invalid",
+  "no_prompt_penalty", "pattern", "special", "vocab_size", "min_frequency", "ctx", "stride",
+  "tokenizer", "no_mmap", "bos", "replace", "preset", "E", "A", "grid", "max_iter",
+  "huber_delta", "grad_tol", "arch", "n_embd", "n_layer", "n_head", "n_head_kv", "n_ff",
+  "norm_eps", "rope_base", "flags"}
+local ctors = {
+  function(o) o.n_vocab = o.n_vocab or 300; return llm.sampler(o) end,
+  function(o) return llm.context(m, o) end,
+  function(o) return llm.trainer(m2, o) end,
+  function(o) return llm.generator(ctx, smp, m:tokenizer(), o) end,
+  function(o) return llm.tokenizer_load(TMP .. "/nope", o) end,
+  function(o) o.max_tokens = 2; return m:generate("And", o) end,
+  function(o) return m:evaluate("And God", o) end,
+  function(o) return llm.plan_for_compute(1e20, 3, o) end,
+  function(o) return llm.count_model(o) end,
+  function(o) return tok:encode("x", o) end,
+  function(o) return tok:stream(o) end,
+}
+for _, ctor in ipairs(ctors) do
+  for _, k in ipairs(keys) do
+    for _, v in ipairs(pool) do
+      local o = {[k] = v}
+      calls = calls + 1
+      local ok, r = pcall(ctor, o)
+      if not ok then errors = errors + 1
+      elseif type(r) == "userdata" and r.close then pcall(r.close, r) end
+    end
+  end
+end
+collectgarbage()
 gen:close(); tr:close(); ctx:close(); smp:close(); m:close(); m2:close(); tok:close()
 for i, o in ipairs(objs) do fuzz(o, mt[i]) end
 collectgarbage()

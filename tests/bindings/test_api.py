@@ -124,6 +124,19 @@ class TestTokenizer(unittest.TestCase):
         self.assertEqual(cli("detokenize", "--tokenizer", tok_dir,
                              stdin=" ".join(map(str, cli_ids)).encode()), TEXT)
 
+    def test_user_special_tokens(self):
+        with libllm.Tokenizer(tok_dir, special=["<|user|>", b"<|bot|>"]) as t:
+            self.assertEqual(t.n_vocab, N_VOCAB + 2)
+            ids = t.encode("<|user|>hi<|bot|>", parse_special=True)
+            self.assertEqual((ids[0], ids[-1]), (N_VOCAB, N_VOCAB + 1))
+            self.assertEqual(t.is_special(N_VOCAB), 1)
+            self.assertEqual(t.decode(ids), b"<|user|>hi<|bot|>")
+            self.assertNotIn(N_VOCAB, t.encode("<|user|>"))  # plain text without the flag
+        with self.assertRaises(TypeError):
+            libllm.Tokenizer(tok_dir, special=[1])
+        with self.assertRaises(libllm.InvalidArgument):
+            libllm.Tokenizer(tok_dir, special=[""])
+
     def test_save_gguf_and_reload(self):
         p = os.path.join(tmp, "t.gguf")
         self.tok.save(p, 2)
@@ -291,6 +304,19 @@ class TestModel(unittest.TestCase):
         with self.assertRaises(libllm.InvalidArgument) as cm:
             libllm.Model.create(n_vocab=100, n_embd=30, n_head=4)
         self.assertIn("n_head", str(cm.exception))
+        # values ctypes would wrap silently are refused before the C call
+        with self.assertRaises(ValueError):
+            libllm.ModelConfig(n_embd=-1)
+        with self.assertRaises(OverflowError):
+            libllm.ModelConfig(n_layer=2 ** 32)
+        with self.assertRaises(TypeError):
+            libllm.ModelConfig(norm_eps="small")
+        with self.assertRaises(TypeError):
+            libllm.ModelConfig(bogus=1)
+        with self.assertRaises(OverflowError):
+            libllm.Sampler(3, top_k=2 ** 31)
+        with self.assertRaises(OverflowError):
+            self.m.context(n_ctx=2 ** 32)
 
     def test_closing_the_model_closes_its_children(self):
         m = libllm.Model(model_path)
@@ -590,6 +616,13 @@ class TestGeneration(unittest.TestCase):
                     break
             self.assertEqual(got, toks)
             self.assertGreaterEqual(calls, 10)
+            # a generous budget finishes the whole turn in one call
+            g.reset()
+            s.reset(11)
+            g.feed("And God")
+            st, ts, text = g.step(60_000_000, max_tokens=64)
+            self.assertEqual((st, ts), (2, toks))
+            self.assertEqual(text, m.tokenizer.decode(toks))
             g.reset()
             g.feed("And")
             g.next()

@@ -72,6 +72,24 @@ check(llm.abi_check(990000) == -11, "abi_check of another major")
 check(llm.last_errmsg():find("major") ~= nil, "last_errmsg names the mismatch")
 check(llm.errmsg(nil) == llm.last_errmsg(), "errmsg(nil) is last_errmsg")
 
+-- ---- logging (before the first handle exists) ----
+llm.set_log(4)
+check(not pcall(llm.tokenizer_load, "/nonexistent/tok.json"), "a failing load")
+local lines, dropped = llm.log_lines()
+local found = false
+for _, l in ipairs(lines) do
+  if l.level == 4 and l.msg:find("/nonexistent/tok.json", 1, true) then found = true end
+end
+check(found and dropped == 0, "failures are logged at debug level with their detail")
+check(#llm.log_lines() == 0, "log_lines drains the buffer")
+for _ = 1, 300 do pcall(llm.tokenizer_load, "/nonexistent/x") end
+lines, dropped = llm.log_lines()
+check(#lines == 256 and dropped == 44, "the buffer keeps the newest 256 lines: " .. #lines .. " " .. dropped)
+check_raises("integer", "set_log level range", llm.set_log, 9)
+llm.set_log(nil)
+pcall(llm.tokenizer_load, "/nonexistent/y")
+check(#llm.log_lines() == 0, "set_log(nil) stops logging")
+
 -- ---- tokenizer ----
 local progress_calls = 0
 local tok = llm.tokenizer_train({TEXT_PATH}, {vocab_size = 320, progress = function(ph, done, total)
@@ -80,6 +98,7 @@ local tok = llm.tokenizer_train({TEXT_PATH}, {vocab_size = 320, progress = funct
 end})
 check(progress_calls > 0, "tokenizer_train reports progress")
 local N_VOCAB = tok:n_vocab()
+check_raises("STATE", "set_log while a handle is live", llm.set_log, 1)
 check(N_VOCAB == 320, "n_vocab 320: " .. N_VOCAB)
 check_raises("^.*boom", "an error in the progress callback propagates", llm.tokenizer_train,
   TEXT_PATH, {vocab_size = 600, progress = function() error("boom") end})
@@ -128,6 +147,10 @@ check_raises("RANGE", "decode of an unknown id", tok.decode, tok, {1, 1000000})
 check_raises("llm.tokenizer expected", "wrong self type", tok.encode, {}, "x")
 check_raises("pattern", "bad pattern", llm.tokenizer_load, tok_dir, {pattern = "nope"})
 check_raises("LLM_ERR", "missing file", llm.tokenizer_load, "/nonexistent/tokenizer.json")
+local tok3 = llm.tokenizer_load(tok_dir, {special = {"<|user|>"}})
+local sp = tok3:encode("<|user|>hi", {special = true})
+check(tok3:n_vocab() == N_VOCAB + 1 and sp[1] == N_VOCAB and tok3:decode(sp) == "<|user|>hi", "user special tokens")
+tok3:close()
 tok2:close()
 tok2:close()
 check(tok2:is_closed(), "is_closed")
@@ -376,6 +399,11 @@ repeat
   for _, t in ipairs(tks) do got[#got + 1] = t end
 until stt == "done"
 check(same(got, toks) and frames >= 10, "step(0): one forward pass per call")
+gen:reset(); smp:reset(11)
+gen:feed("And God")
+local st_all, toks_all, text_all = gen:step(60000000, 64)
+check(st_all == "done" and same(toks_all, toks) and text_all == m:detokenize(toks),
+  "a generous budget finishes the turn in one call")
 gen:reset()
 gen:feed("And")
 gen:next()

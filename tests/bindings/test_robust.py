@@ -52,10 +52,44 @@ def fuzz(objs):
                         if hasattr(r, "__next__"):  # generators: run them
                             for _ in zip(range(8), r):
                                 pass
-                    except (libllm.Error, TypeError, ValueError, OverflowError, IndexError,
-                            KeyError, AttributeError, OSError):
+                    except (libllm.Error, TypeError, ValueError, OverflowError):
                         errors += 1
 fuzz(objs)
+# keyword options: every keyword of every constructor, set to each bad value
+import inspect
+ctors = [(lambda **k: libllm.Sampler(m.n_vocab, **k), libllm.Sampler),
+         (lambda **k: m.context(**k), libllm.Context),
+         (lambda **k: libllm.Trainer(m2, **k), libllm.Trainer),
+         (lambda **k: libllm.Generator(ctx, smp, m.tokenizer, **k), libllm.generate),
+         (lambda **k: m.generate("And", **dict(k, max_tokens=k.get("max_tokens", 2))),
+          libllm.Model.generate),
+         (lambda **k: m.evaluate("And God", **k), libllm.Model.evaluate),
+         (lambda **k: tok.encode("x", **k), libllm.Tokenizer.encode),
+         (lambda **k: libllm.plan_for_compute(1e20, **k), libllm.plan_for_compute),
+         (lambda **k: libllm.fit_scaling_law([1e7] * 5, [1e9] * 5, [3.0] * 5, **k),
+          libllm.fit_scaling_law)]
+cfg_keys = [n for n, _ in libllm.ModelConfig._fields_ if n != "struct_size"]
+for fn, sig_of in ctors:
+    names = [p.name for p in inspect.signature(sig_of).parameters.values()
+             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in
+             ("self", "ctx", "sampler", "tokenizer", "prompt", "model", "n_vocab", "text",
+              "compute", "params", "tokens", "loss")]
+    for name in names + ["bogus"]:
+        for v in pool:
+            calls += 1
+            try:
+                r = fn(**{name: v})
+                if hasattr(r, "close"):
+                    r.close()
+            except (libllm.Error, TypeError, ValueError, OverflowError):
+                errors += 1
+for name in cfg_keys:
+    for v in pool:
+        calls += 1
+        try:
+            libllm.count_model(libllm.ModelConfig(**{name: v}))
+        except (libllm.Error, TypeError, ValueError, OverflowError):
+            errors += 1
 
 for o in (gen, tr, smp, ctx, m, m2, tok):
     o.close()

@@ -476,27 +476,6 @@ static void test_attention_vs_naive(void **state) {
         for (i = 0; i < NH * D; i++)
             assert_true(fabsf(o1[i] - o2[i]) < 1e-5f);
     }
-    {
-        /* Blocks of queries (rows of Q with stride NH*D + 5) against the
-         * single-query naive form, for blocks starting at several offsets. */
-        enum { QS = NH * D + 5, NQ = 9 };
-        static float qb[NQ * QS], ob[NQ * QS], blk[NQ * P];
-        size_t p0, r, h;
-        for (i = 0; i < NQ * QS; i++)
-            qb[i] = (float)((s = s * 6364136223846793005ull + 1) >> 40) / (float)(1 << 22) - 2.0f;
-        for (p0 = 0; p0 + NQ <= P; p0 += 7)
-            for (h = 0; h < NH; h++) {
-                llm__ops_attention_block(ob, QS, qb, QS, k, v, S, p0, NQ, NH, NKV, D, h, blk);
-                for (r = 0; r < NQ; r++) {
-                    llm__ops_attention_naive(o2, qb + r * QS, k, v, S, p0 + r, NH, NKV, D, h,
-                                             h + 1, sc);
-                    for (i = 0; i < D; i++)
-                        assert_true(fabsf(ob[r * QS + h * D + i] - o2[h * D + i]) < 1e-5f);
-                    for (i = p0 + r + 1; i < p0 + NQ; i++)
-                        assert_true(blk[r * (p0 + NQ) + i] == 0.0f); /* masked */
-                }
-            }
-    }
 }
 
 static void test_kernels(void **state) {
@@ -782,34 +761,56 @@ static void test_decode_no_alloc(void **state) {
     llm_model_free(m);
 }
 
-/* One model, two contexts decoding in two threads at once: the same
- * logits as one after the other. */
+/* One model, two contexts computing in two threads at once (decode, and
+ * batched forwards whose products go through OpenBLAS sgemm): the same
+ * logits as one after the other. This also guards the BLAS lock: the
+ * serial OpenBLAS corrupts concurrent sgemms without it. */
+enum { SH_V = 300, SH_T = 48 };
 typedef struct dec_job {
     const llm_model *m;
-    float out[37];
-    int rc;
+    float out[SH_V];
+    float fwd[2 * SH_T * SH_V];
+    int rc, mismatches;
 } dec_job;
 
 static void *dec_thread(void *arg) {
     dec_job *j = arg;
     llm_ctx *c = NULL;
-    llm_token toks[10] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+    llm_token toks[2 * SH_T];
     const float *lg = NULL;
-    int i;
-    j->rc = llm_ctx_create(&c, j->m, NULL);
+    int i, rep;
+    llm_ctx_opts o;
+    for (i = 0; i < 2 * SH_T; i++)
+        toks[i] = (llm_token)((i * 53 + 7) % SH_V);
+    LLM_CTX_OPTS_INIT(&o);
+    o.n_batch = 2 * SH_T;
+    j->rc = llm_ctx_create(&c, j->m, &o);
     for (i = 0; j->rc == LLM_OK && i < 10; i++)
         j->rc = llm_ctx_decode(&lg, c, toks + i, 1);
     if (j->rc == LLM_OK)
         memcpy(j->out, lg, sizeof j->out);
+    if (j->rc == LLM_OK)
+        j->rc = llm_ctx_forward(j->fwd, 2 * SH_T * SH_V, NULL, c, toks, 2, SH_T, 0);
+    for (rep = 0; j->rc == LLM_OK && rep < 15; rep++) {
+        static __thread float tmp[2 * SH_T * SH_V];
+        j->rc = llm_ctx_forward(tmp, 2 * SH_T * SH_V, NULL, c, toks, 2, SH_T, 0);
+        if (memcmp(tmp, j->fwd, sizeof tmp) != 0)
+            j->mismatches++;
+    }
     llm_ctx_free(c);
     return NULL;
 }
 
 static void test_model_shared_by_threads(void **state) {
-    llm_model *m = tiny_model(LLM_ARCH_GPT2, 8);
-    dec_job a, b, ref;
+    llm_model_config cfg;
+    llm_model *m = NULL;
+    static dec_job a, b, ref;
     pthread_t ta, tb;
     (void)state;
+    LLM_MODEL_CONFIG_INIT(&cfg);
+    cfg.n_vocab = SH_V; cfg.n_ctx = SH_T; cfg.n_embd = 128; cfg.n_layer = 2; cfg.n_head = 4;
+    cfg.n_head_kv = 0; cfg.n_ff = 0;
+    assert_int_equal(llm_model_create(&m, &cfg, 8, NULL), LLM_OK);
     a.m = b.m = ref.m = m;
     dec_thread(&ref);
     assert_int_equal(ref.rc, LLM_OK);
@@ -819,9 +820,70 @@ static void test_model_shared_by_threads(void **state) {
     pthread_join(tb, NULL);
     assert_int_equal(a.rc, LLM_OK);
     assert_int_equal(b.rc, LLM_OK);
+    assert_int_equal(ref.mismatches, 0);
+    assert_int_equal(a.mismatches, 0);
+    assert_int_equal(b.mismatches, 0);
     assert_memory_equal(a.out, ref.out, sizeof a.out);
     assert_memory_equal(b.out, ref.out, sizeof b.out);
+    assert_memory_equal(a.fwd, ref.fwd, sizeof a.fwd);
+    assert_memory_equal(b.fwd, ref.fwd, sizeof b.fwd);
     llm_model_free(m);
+}
+
+/* llm__ops_matmul from two threads at once on products of many shapes
+ * must give the single-threaded bits: the serial OpenBLAS corrupts
+ * concurrent sgemms unless the BLAS lock serialises them. */
+enum { MT_SHAPES = 40, MT_CALLS = 20000 };
+static int mt_M[MT_SHAPES], mt_N[MT_SHAPES], mt_K[MT_SHAPES];
+static float *mt_x[MT_SHAPES], *mt_w[MT_SHAPES], *mt_ref[MT_SHAPES];
+
+static void *mt_thread(void *arg) {
+    unsigned s = (unsigned)(size_t)arg;
+    float *y = malloc(sizeof(float) * 64 * 300);
+    long bad = 0;
+    int it;
+    for (it = 0; it < MT_CALLS; it++) {
+        int c = (int)((s = s * 1103515245u + 12345u) >> 8) % MT_SHAPES;
+        llm__ops_matmul(NULL, y, mt_x[c], mt_w[c], NULL, (size_t)mt_M[c], (size_t)mt_K[c],
+                        (size_t)mt_N[c], 0);
+        if (memcmp(y, mt_ref[c], sizeof(float) * (size_t)(mt_M[c] * mt_N[c])) != 0)
+            bad++;
+    }
+    free(y);
+    return (void *)bad;
+}
+
+static void test_matmul_concurrent(void **state) {
+    pthread_t t[2];
+    void *r0, *r1;
+    int c, i;
+    unsigned s = 3;
+    (void)state;
+    for (c = 0; c < MT_SHAPES; c++) {
+        mt_M[c] = 2 + (int)((s = s * 1103515245u + 12345u) >> 8) % 62;
+        mt_N[c] = 1 + (int)((s = s * 1103515245u + 12345u) >> 8) % 300;
+        mt_K[c] = 8 + (int)((s = s * 1103515245u + 12345u) >> 8) % 250;
+        mt_x[c] = malloc(sizeof(float) * (size_t)(mt_M[c] * mt_K[c]));
+        mt_w[c] = malloc(sizeof(float) * (size_t)(mt_N[c] * mt_K[c]));
+        mt_ref[c] = malloc(sizeof(float) * (size_t)(mt_M[c] * mt_N[c]));
+        for (i = 0; i < mt_M[c] * mt_K[c]; i++)
+            mt_x[c][i] = (float)((s = s * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+        for (i = 0; i < mt_N[c] * mt_K[c]; i++)
+            mt_w[c][i] = (float)((s = s * 1103515245u + 12345u) >> 8) / 16777216.0f - 0.5f;
+        llm__ops_matmul(NULL, mt_ref[c], mt_x[c], mt_w[c], NULL, (size_t)mt_M[c],
+                        (size_t)mt_K[c], (size_t)mt_N[c], 0);
+    }
+    assert_int_equal(pthread_create(&t[0], NULL, mt_thread, (void *)(size_t)7), 0);
+    assert_int_equal(pthread_create(&t[1], NULL, mt_thread, (void *)(size_t)11), 0);
+    pthread_join(t[0], &r0);
+    pthread_join(t[1], &r1);
+    assert_int_equal((long)r0, 0);
+    assert_int_equal((long)r1, 0);
+    for (c = 0; c < MT_SHAPES; c++) {
+        free(mt_x[c]);
+        free(mt_w[c]);
+        free(mt_ref[c]);
+    }
 }
 
 int main(void) {
@@ -839,6 +901,7 @@ int main(void) {
         cmocka_unit_test(test_ctx_threads),
         cmocka_unit_test(test_decode_no_alloc),
         cmocka_unit_test(test_model_shared_by_threads),
+        cmocka_unit_test(test_matmul_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

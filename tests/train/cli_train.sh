@@ -12,7 +12,8 @@ trap 'rm -rf "$D"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 A="--config llama --n-layer 2 --n-embd 32 --n-head 4 --n-head-kv 2 --data $TEXT --steps 8
    --batch 4 --seq 32 --lr 1e-2 --warmup 2 --grad-accum 2 --threads 2 --shuffle --json --quiet"
-$L train $A --out "$D/m.gguf" > "$D/straight.json" || fail "straight run"
+$L train $A --out "$D/m.gguf" --plot "$D/loss.png" > "$D/straight.json" 2> /dev/null || fail "straight run"
+[ "$(head -c 4 "$D/loss.png" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "--plot did not write a PNG"
 $L train $A --stop-at 4 --checkpoint "$D/c.ckpt" > "$D/first.json" || fail "first half"
 $L train $A --resume "$D/c.ckpt" > "$D/second.json" || fail "resumed half"
 cut -d, -f1-2 "$D/straight.json" > "$D/a"

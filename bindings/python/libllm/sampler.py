@@ -62,8 +62,14 @@ class Sampler(Handle):
                            repeat_penalty=repeat_penalty, presence_penalty=presence_penalty,
                            frequency_penalty=frequency_penalty, penalty_last_n=penalty_last_n))
         bias = None
+        if logit_bias is not None and not isinstance(logit_bias, dict):
+            raise TypeError(f"logit_bias must be a dict token -> bias, not "
+                            f"{type(logit_bias).__name__}")
         if logit_bias:
             items = list(logit_bias.items())
+            for _, b in items:
+                if isinstance(b, bool) or not isinstance(b, (int, float)):
+                    raise TypeError(f"logit_bias values must be numbers, not {type(b).__name__}")
             bias = (_lib.llm_logit_bias * len(items))(
                 *[_lib.llm_logit_bias(_int32(t, "logit_bias token"), float(b)) for t, b in items])
             o.logit_bias = ctypes.cast(bias, ctypes.POINTER(_lib.llm_logit_bias))
