@@ -1,13 +1,13 @@
 /*
- * gemm.c - matrix products: the reference loop and the pooled BLAS path.
+ * gemm.c - matrix products: the reference loop and the BLAS path.
  *
- * Every large product in libllm goes through llm__gemm, which hands
- * slices of C to cblas_sgemm of the serial OpenBLAS on the handle's own
- * thread pool. Slicing C (rather than K) keeps each slice's result
- * independent, so the answer does not depend on the number of threads:
- * the same bits for 1 or 8 threads, which keeps training reproducible.
+ * Every large product in libllm goes through llm__gemm, i.e. through
+ * cblas_sgemm of OpenBLAS. The result does not depend on the number of
+ * threads of the calling context (one sgemm, same blocking), which keeps
+ * training and evaluation reproducible bit for bit.
  */
 #include <cblas.h>
+#include <pthread.h>
 
 #include "llm_pool.h"
 
@@ -28,64 +28,23 @@ void llm__gemm_naive(int trans_a, int trans_b, int M, int N, int K, float alpha,
     }
 }
 
-typedef struct gemm_job {
-    int trans_a, trans_b, M, N, K;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
-    int lda, ldb, ldc;
-    int split_rows; /* 1: slices of rows of C (M); 0: slices of columns (N) */
-    int chunk;      /* rows or columns per task */
-} gemm_job;
-
-static void gemm_task(void *arg, int task, int n_tasks) {
-    const gemm_job *g = arg;
-    int lo = task * g->chunk;
-    int extent = g->split_rows ? g->M : g->N;
-    int n = extent - lo < g->chunk ? extent - lo : g->chunk;
-    (void)n_tasks;
-    if (n <= 0)
-        return;
-    if (g->split_rows) {
-        /* rows lo..lo+n of op(A) and of C */
-        const float *a = g->trans_a ? g->A + lo : g->A + (size_t)lo * g->lda;
-        cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
-                    g->trans_b ? CblasTrans : CblasNoTrans, n, g->N, g->K, g->alpha, a, g->lda,
-                    g->B, g->ldb, g->beta, g->C + (size_t)lo * g->ldc, g->ldc);
-    } else {
-        /* columns lo..lo+n of op(B) and of C */
-        const float *b = g->trans_b ? g->B + (size_t)lo * g->ldb : g->B + lo;
-        cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
-                    g->trans_b ? CblasTrans : CblasNoTrans, g->M, n, g->K, g->alpha, g->A, g->lda,
-                    b, g->ldb, g->beta, g->C + lo, g->ldc);
-    }
-}
+/* Debian's serial OpenBLAS (the build libllm links, so that loading it
+ * starts no thread) is built without USE_LOCKING: its packing-buffer
+ * allocator is not thread-safe, and two threads inside cblas_sgemm at
+ * once can be handed the same buffer and compute wrong products (seen
+ * here: a few wrong products per thousand concurrent calls). Every call
+ * therefore holds this process-wide lock, and a product is not split
+ * across the pool. The pool still runs the element-wise, attention and
+ * matrix-vector kernels, which are libllm's own. */
+static pthread_mutex_t g_blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void llm__gemm(llm__pool *pool, int trans_a, int trans_b, int M, int N, int K, float alpha,
                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    int threads = llm__pool_size(pool);
-    gemm_job g;
-    int extent, tasks;
+    (void)pool; /* kept in the signature: a reentrant BLAS would slice C over it */
     if (M <= 0 || N <= 0)
         return;
-    /* Small products are not worth waking a thread for. */
-    if (threads == 1 || (double)M * N * K < 64.0 * 64.0 * 64.0) {
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta,
-                    C, ldc);
-        return;
-    }
-    g.trans_a = trans_a; g.trans_b = trans_b;
-    g.M = M; g.N = N; g.K = K;
-    g.alpha = alpha; g.beta = beta;
-    g.A = A; g.B = B; g.C = C;
-    g.lda = lda; g.ldb = ldb; g.ldc = ldc;
-    g.split_rows = M >= N;
-    extent = g.split_rows ? M : N;
-    /* One slice per thread, a multiple of 16 so the slices keep the
-     * kernels' vector widths; fall back to one task when too narrow. */
-    g.chunk = (extent + threads - 1) / threads;
-    g.chunk = (g.chunk + 15) & ~15;
-    tasks = (extent + g.chunk - 1) / g.chunk;
-    llm__pool_run(pool, gemm_task, &g, tasks);
+    pthread_mutex_lock(&g_blas_lock);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    pthread_mutex_unlock(&g_blas_lock);
 }

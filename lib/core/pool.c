@@ -24,6 +24,7 @@ struct llm__pool {
     pthread_cond_t wake;      /* a new job, or shutdown */
     pthread_cond_t done;      /* the last task of a job finished */
     uint64_t generation;      /* bumped per job, under lock */
+    int active;               /* workers inside run_tasks, under lock */
     int shutdown;
     /* the current job */
     llm__pool_fn fn;
@@ -57,8 +58,16 @@ static void *worker_main(void *arg) {
             return NULL;
         }
         seen = p->generation;
+        p->active++;
         pthread_mutex_unlock(&p->lock);
         run_tasks(p);
+        /* Leave the job under the lock, so that llm__pool_run never posts
+         * the next job (rewriting fn, arg, n_tasks and the counters) while
+         * a worker of this one may still read them. */
+        pthread_mutex_lock(&p->lock);
+        if (--p->active == 0)
+            pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->lock);
     }
 }
 
@@ -123,6 +132,8 @@ void llm__pool_run(llm__pool *p, llm__pool_fn fn, void *arg, int n_tasks) {
         return;
     }
     pthread_mutex_lock(&p->lock);
+    while (p->active > 0) /* a late worker of the previous job */
+        pthread_cond_wait(&p->done, &p->lock);
     p->fn = fn;
     p->arg = arg;
     p->n_tasks = n_tasks;
@@ -135,7 +146,7 @@ void llm__pool_run(llm__pool *p, llm__pool_fn fn, void *arg, int n_tasks) {
     run_tasks(p);
 
     pthread_mutex_lock(&p->lock);
-    while (atomic_load(&p->tasks_left) > 0)
+    while (atomic_load(&p->tasks_left) > 0 || p->active > 0)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }

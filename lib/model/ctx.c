@@ -15,7 +15,7 @@
  * norms, activations and matrix-vector products run; with n_threads = 1
  * nothing but the calling thread computes. Matrix products with several
  * rows are one OpenBLAS sgemm under the process-wide BLAS lock
- * (lib/core/blas_lock.c: the serial OpenBLAS is not thread-safe).
+ * (lib/core/gemm.c: the serial OpenBLAS is not thread-safe).
  */
 #include <math.h>
 #include <stdatomic.h>

@@ -28,9 +28,6 @@
 #include "format/safetensors.h"
 #include "model/model.h"
 
-extern int llm_tokenizer_load(llm_tokenizer **out, const char *path,
-                              const llm_tokenizer_opts *opts) __attribute__((weak));
-
 /* A read-only mapping of a whole file. */
 typedef struct mapped {
     void *p;
@@ -517,8 +514,8 @@ static int import_hf(llm_model **out, const char *dir, const llm_model_opts *opt
                           m->tensors[i].name);
             goto fail;
         }
-    /* The tokenizer files of the directory, when the tokenizer is built in. */
-    if (llm_tokenizer_load) {
+    /* The tokenizer files of the directory. */
+    {
         llm_tokenizer *tok = NULL;
         rc = llm_tokenizer_load(&tok, dir, NULL);
         if (rc == LLM_OK)

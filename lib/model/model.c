@@ -190,20 +190,10 @@ static llm_model *model_new(const llm_model_opts *opts_in, llm_model_opts *opts)
     return m;
 }
 
-/* Tokenizer hooks come from the tokenizer part; it may be absent from a
- * build, so the model only calls them through these weak references. */
-extern void llm_tokenizer_free(llm_tokenizer *tok) __attribute__((weak));
-extern int llm__tok_from_spec(llm_tokenizer **out, const llm__tok_spec *spec,
-                              const char *where, llm_alloc_fn alloc, void *ud)
-    __attribute__((weak));
-extern int llm__tok_get_spec(const llm_tokenizer *tok, llm__tok_spec *spec)
-    __attribute__((weak));
-
 void llm_model_free(llm_model *m) {
     if (!llm__obj_is(m, LLM__MAGIC_MODEL))
         return;
-    if (m->tok && llm_tokenizer_free)
-        llm_tokenizer_free(m->tok);
+    llm_tokenizer_free(m->tok);
     if (m->map)
         munmap(m->map, m->map_size);
     llm__mem_free(&m->obj.mem, m->file_buf, m->file_buf_size);
@@ -739,8 +729,8 @@ static int tokenizer_from_gguf(llm_model *m, const llm__gguf *g, const char *pat
     size_t n_strs = 0;
     uint32_t u;
     int rc = LLM_OK, b;
-    if (!kt || !llm__tok_from_spec)
-        return LLM_OK; /* no tokenizer in the file, or none linked in */
+    if (!kt)
+        return LLM_OK; /* no tokenizer in the file */
     if (kt->type != LLM__GGUF_ARRAY || kt->arr_type != LLM__GGUF_STRING)
         return llm__err(&m->obj, LLM_ERR_BAD_FILE,
                         "%s: offset %zu: tokenizer.ggml.tokens is not an array of strings",
@@ -922,13 +912,13 @@ int llm_model_save(const llm_model *mc, const char *path) {
         kv_u32(kv, &n_kv, KEY("rope.dimension_count"), m->head_dim);
     }
 #undef KEY
-    if (m->tok && llm__tok_get_spec && (rc = llm__tok_get_spec(m->tok, &spec)) != LLM_OK) {
+    if (m->tok && (rc = llm__tok_get_spec(m->tok, &spec)) != LLM_OK) {
         char msg[LLM__ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", llm_last_errmsg());
         return llm__err(&m->obj, rc, "llm_model_save: %s: the tokenizer cannot be stored: %s",
                         path, msg);
     }
-    if (m->tok && llm__tok_get_spec) {
+    if (m->tok) {
         kv_str(kv, &n_kv, "tokenizer.ggml.model", spec.model, strlen(spec.model));
         if (spec.pre)
             kv_str(kv, &n_kv, "tokenizer.ggml.pre", spec.pre, strlen(spec.pre));
@@ -1134,20 +1124,18 @@ int llm_model_tensor_copy(float *dst, size_t cap, size_t *n_needed, const llm_mo
     return LLM_OK;
 }
 
-extern size_t llm_tokenizer_n_vocab(const llm_tokenizer *tok) __attribute__((weak));
-
 int llm_model_set_tokenizer(llm_model *m, llm_tokenizer *tok) {
     CHECK_MODEL(m, "llm_model_set_tokenizer");
     if (tok && !llm__obj_is(tok, LLM__MAGIC_TOKENIZER))
         return llm__err(&m->obj, LLM_ERR_INVALID,
                         "llm_model_set_tokenizer: tok is not a tokenizer");
-    if (tok && (!llm_tokenizer_n_vocab || llm_tokenizer_n_vocab(tok) > m->cfg.n_vocab))
+    if (tok && llm_tokenizer_n_vocab(tok) > m->cfg.n_vocab)
         return llm__err(&m->obj, LLM_ERR_RANGE,
                         "llm_model_set_tokenizer: the tokenizer has %zu ids, the model's "
                         "vocabulary only %u",
-                        llm_tokenizer_n_vocab ? llm_tokenizer_n_vocab(tok) : (size_t)0,
+                        llm_tokenizer_n_vocab(tok),
                         (unsigned)m->cfg.n_vocab);
-    if (m->tok && m->tok != tok && llm_tokenizer_free)
+    if (m->tok != tok)
         llm_tokenizer_free(m->tok);
     m->tok = tok;
     return LLM_OK;

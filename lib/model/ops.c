@@ -8,9 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include <cblas.h>
 
-#include "llm_blas_lock.h"
 #include "model/ops.h"
 
 /* ------------------------------------------------------------------------
@@ -35,7 +33,7 @@ static float dot(const float *a, const float *b, size_t n) {
 /* One row of x times wᵀ (the decode path) is memory-bound: our own
  * matrix-vector kernel, rows of w split across the pool. It does not call
  * OpenBLAS, whose serial build is not safe for concurrent calls
- * (lib/core/blas_lock.c), and gives the same bits for any thread count. */
+ * (lib/core/gemm.c), and gives the same bits for any thread count. */
 typedef struct gemv_job {
     const float *x, *w;
     float *y;
@@ -89,14 +87,9 @@ void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, 
         }
         return;
     }
-    /* One sgemm under the process-wide lock: the serial OpenBLAS must not
-     * be entered by two threads at once (see blas_lock.c), so products
-     * are not split across the pool until a thread-safe BLAS is linked. */
-    (void)pool;
-    llm__blas_lock();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, x, (int)K,
-                w, (int)K, 1.0f, y, (int)N);
-    llm__blas_unlock();
+    /* One sgemm: llm__gemm serialises calls into the serial OpenBLAS,
+     * which must not be entered by two threads at once (core gemm.c). */
+    llm__gemm(pool, 0, 1, (int)M, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 1.0f, y, (int)N);
 }
 
 void llm__ops_matmul_naive(float *y, const float *x, const float *w, const float *b, size_t M,

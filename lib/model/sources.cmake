@@ -1,9 +1,6 @@
 # model: the model handle and HF import, forward kernels, contexts with
 # the KV cache, loss and evaluation (file formats are in lib/format).
-# lib/core/blas_lock.c (the process-wide OpenBLAS lock) is listed here
-# because the model part is its first user; it belongs in core's list.
 target_sources(llm_objs PRIVATE
-  ${CMAKE_CURRENT_LIST_DIR}/../core/blas_lock.c
   ${CMAKE_CURRENT_LIST_DIR}/ctx.c
   ${CMAKE_CURRENT_LIST_DIR}/import.c
   ${CMAKE_CURRENT_LIST_DIR}/model.c

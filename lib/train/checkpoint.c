@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "format/gguf.h"
@@ -275,6 +276,15 @@ int llm_trainer_load(llm_trainer *tr, const char *path) {
     if (!f)
         return llm__err(&tr->obj, errno == ENOENT ? LLM_ERR_NOT_FOUND : LLM_ERR_IO,
                         "llm_trainer_load: %s: %s", path, strerror(errno));
+    {
+        /* a directory opens fine on Linux and "seeks" to LONG_MAX */
+        struct stat st;
+        if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+            fclose(f);
+            return llm__err(&tr->obj, LLM_ERR_INVALID,
+                            "llm_trainer_load: %s: not a regular file", path);
+        }
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return llm__err(&tr->obj, LLM_ERR_IO, "llm_trainer_load: %s: cannot seek", path);
