@@ -1,11 +1,13 @@
 /*
- * cli.c - error reporting, number parsing and JSON output for the CLI.
+ * cli.c - error reporting, number parsing, JSON output and the PNG writer
+ * of the CLI.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "cli.h"
 
@@ -94,4 +96,59 @@ void cli_json_string(FILE *f, const char *s) {
         }
     }
     fputc('"', f);
+}
+
+/* ---- PNG (RGB, 8 bits, one zlib IDAT chunk): --png of attention, --plot of train ---- */
+
+static void be32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* length, type, data, CRC-32 of type and data */
+static int png_chunk(FILE *f, const char *type, const unsigned char *data, uint32_t n) {
+    unsigned char hdr[8], crc[4];
+    uLong c = crc32(0L, Z_NULL, 0);
+    be32(hdr, n);
+    memcpy(hdr + 4, type, 4);
+    c = crc32(c, (const Bytef *)type, 4);
+    if (n)
+        c = crc32(c, data, n);
+    be32(crc, (uint32_t)c);
+    return fwrite(hdr, 1, 8, f) != 8 || (n && fwrite(data, 1, n, f) != n) ||
+           fwrite(crc, 1, 4, f) != 4;
+}
+
+int cli_write_png(const char *path, const unsigned char *rows, size_t w, size_t h) {
+    const size_t bytes = (1 + 3 * w) * h;
+    uLongf zlen = compressBound((uLong)bytes);
+    unsigned char *z, ihdr[13];
+    FILE *f;
+    int bad;
+    if (w == 0 || h == 0 || w > 0x7fffffffu || h > 0x7fffffffu)
+        return cli_error("cannot write '%s': image of %zu x %zu pixels", path, w, h);
+    z = malloc(zlen);
+    if (!z)
+        return cli_error("out of memory for the image");
+    if (compress2(z, &zlen, rows, (uLong)bytes, 9) != Z_OK) {
+        free(z);
+        return cli_error("zlib compression failed");
+    }
+    f = fopen(path, "wb");
+    if (!f) {
+        free(z);
+        return cli_error("cannot create '%s'", path);
+    }
+    be32(ihdr, (uint32_t)w);
+    be32(ihdr + 4, (uint32_t)h);
+    ihdr[8] = 8; /* bit depth */
+    ihdr[9] = 2; /* truecolour */
+    ihdr[10] = ihdr[11] = ihdr[12] = 0; /* deflate, adaptive filters, no interlace */
+    bad = fwrite("\x89PNG\r\n\x1a\n", 1, 8, f) != 8 || png_chunk(f, "IHDR", ihdr, 13) ||
+          png_chunk(f, "IDAT", z, (uint32_t)zlen) || png_chunk(f, "IEND", NULL, 0);
+    bad |= fclose(f) != 0;
+    free(z);
+    return bad ? cli_error("cannot write '%s'", path) : CLI_OK;
 }

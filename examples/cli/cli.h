@@ -52,6 +52,11 @@ int cli_parse_u64(const char *s, unsigned long long *out);
 /* Writes s as a JSON string literal (with quotes and escapes). */
 void cli_json_string(FILE *f, const char *s);
 
+/* Writes an RGB image of w x h pixels as a PNG file: rows holds h rows of
+ * 1 + 3*w bytes, each a PNG filter byte (0: none) then R, G, B per pixel.
+ * Returns CLI_OK, or CLI_FAIL with the error printed. */
+int cli_write_png(const char *path, const unsigned char *rows, size_t w, size_t h);
+
 /* Subcommands (one cmd_<name>.c each). */
 int cmd_version(int argc, char **argv);
 /* ==== subcommand declarations: add yours below ==== */

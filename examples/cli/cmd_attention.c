@@ -1,11 +1,10 @@
 /*
  * cmd_attention.c - `libllm attention`: which tokens a chosen layer and
- * head attends to, as a table and optionally a PNG heat map (written with
- * zlib: deflate for IDAT, crc32 for the chunks).
+ * head attends to, as a table and optionally a PNG heat map (written by
+ * cli_write_png in cli.c).
  */
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "cli.h"
 
@@ -30,40 +29,15 @@ static void usage(FILE *f) {
           f);
 }
 
-static void be32(unsigned char *p, uint32_t v) {
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static int png_chunk(FILE *f, const char *type, const unsigned char *data, uint32_t n) {
-    unsigned char hdr[8], crc[4];
-    uLong c = crc32(0L, Z_NULL, 0);
-    be32(hdr, n);
-    memcpy(hdr + 4, type, 4);
-    c = crc32(c, (const Bytef *)type, 4);
-    if (n)
-        c = crc32(c, data, n);
-    be32(crc, (uint32_t)c);
-    return fwrite(hdr, 1, 8, f) != 8 || (n && fwrite(data, 1, n, f) != n) || fwrite(crc, 1, 4, f) != 4;
-}
-
 /* n x n matrix of probabilities as an RGB image, `cell` pixels per entry. */
 static int write_png(const char *path, const float *p, size_t n, size_t stride) {
     const size_t cell = n <= 16 ? 24 : n <= 64 ? 8 : n <= 256 ? 2 : 1, w = n * cell;
     const size_t row_bytes = 1 + 3 * w;
-    unsigned char *raw = malloc(row_bytes * w), ihdr[13];
-    uLongf zlen = compressBound((uLong)(row_bytes * w));
-    unsigned char *z = malloc(zlen);
+    unsigned char *raw = malloc(row_bytes * w);
     size_t y, x;
-    FILE *f;
-    int bad;
-    if (!raw || !z) {
-        free(raw);
-        free(z);
+    int rc;
+    if (!raw)
         return cli_error("out of memory for the image");
-    }
     for (y = 0; y < w; y++) {
         unsigned char *r = raw + y * row_bytes;
         r[0] = 0; /* filter: none */
@@ -79,28 +53,9 @@ static int write_png(const char *path, const float *p, size_t n, size_t stride) 
             r[3 + 3 * x] = (unsigned char)(255 * (1 - v));
         }
     }
-    if (compress2(z, &zlen, raw, (uLong)(row_bytes * w), 9) != Z_OK) {
-        free(raw);
-        free(z);
-        return cli_error("zlib compression failed");
-    }
-    f = fopen(path, "wb");
-    if (!f) {
-        free(raw);
-        free(z);
-        return cli_error("cannot create '%s'", path);
-    }
-    be32(ihdr, (uint32_t)w);
-    be32(ihdr + 4, (uint32_t)w);
-    ihdr[8] = 8;  /* bit depth */
-    ihdr[9] = 2;  /* truecolour */
-    ihdr[10] = ihdr[11] = ihdr[12] = 0;
-    bad = fwrite("\x89PNG\r\n\x1a\n", 1, 8, f) != 8 || png_chunk(f, "IHDR", ihdr, 13) ||
-          png_chunk(f, "IDAT", z, (uint32_t)zlen) || png_chunk(f, "IEND", NULL, 0);
-    bad |= fclose(f) != 0;
+    rc = cli_write_png(path, raw, w, w);
     free(raw);
-    free(z);
-    return bad ? cli_error("cannot write '%s'", path) : CLI_OK;
+    return rc;
 }
 
 static void print_piece(const llm_tokenizer *tok, llm_token id, int json) {

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "cli.h"
 
@@ -296,27 +295,7 @@ static int val_loss(llm_trainer *tr, const llm_token *val, size_t n_val, size_t 
     return rc;
 }
 
-/* ---- --plot: the loss curves as a PNG (RGB, zlib), no text ---- */
-
-static void be32(unsigned char *p, uint32_t v) {
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-static int png_chunk(FILE *f, const char *type, const unsigned char *data, uint32_t n) {
-    unsigned char hdr[8], crc[4];
-    uLong c = crc32(0L, Z_NULL, 0);
-    be32(hdr, n);
-    memcpy(hdr + 4, type, 4);
-    c = crc32(c, (const Bytef *)type, 4);
-    if (n)
-        c = crc32(c, data, n);
-    be32(crc, (uint32_t)c);
-    return fwrite(hdr, 1, 8, f) != 8 || (n && fwrite(data, 1, n, f) != n) ||
-           fwrite(crc, 1, 4, f) != 4;
-}
+/* ---- --plot: the loss curves as a PNG (cli_write_png), no text ---- */
 
 #define PW 800
 #define PH 480
@@ -353,18 +332,12 @@ static int write_plot(const char *path, const float *tl, size_t n, uint64_t firs
     static const unsigned char axis[3] = {96, 96, 96}, blue[3] = {31, 119, 180},
                                red[3] = {214, 39, 40}, grid[3] = {225, 225, 225};
     const size_t row = 1 + 3 * PW;
-    unsigned char *img = malloc(row * PH), ihdr[13], *z;
-    uLongf zlen = compressBound((uLong)(row * PH));
+    unsigned char *img = malloc(row * PH);
     float lo = 1e30f, hi = -1e30f;
     size_t i, y;
-    FILE *f;
-    int bad, k;
-    z = malloc(zlen);
-    if (!img || !z) {
-        free(img);
-        free(z);
+    int rc, k;
+    if (!img)
         return cli_error("out of memory for the plot");
-    }
     memset(img, 255, row * PH);
     for (y = 0; y < PH; y++)
         img[y * row] = 0; /* PNG filter byte: none */
@@ -393,28 +366,9 @@ static int write_plot(const char *path, const float *tl, size_t n, uint64_t firs
 #undef PY
     fprintf(stderr, "plot: x = steps 0..%llu, y = loss %.4f..%.4f\n",
             (unsigned long long)(total ? total - 1 : 0), (double)lo, (double)hi);
-    if (compress2(z, &zlen, img, (uLong)(row * PH), 9) != Z_OK) {
-        free(img);
-        free(z);
-        return cli_error("zlib compression failed");
-    }
-    f = fopen(path, "wb");
-    if (!f) {
-        free(img);
-        free(z);
-        return cli_error("cannot create '%s'", path);
-    }
-    be32(ihdr, PW);
-    be32(ihdr + 4, PH);
-    ihdr[8] = 8; /* bit depth */
-    ihdr[9] = 2; /* truecolour */
-    ihdr[10] = ihdr[11] = ihdr[12] = 0;
-    bad = fwrite("\x89PNG\r\n\x1a\n", 1, 8, f) != 8 || png_chunk(f, "IHDR", ihdr, 13) ||
-          png_chunk(f, "IDAT", z, (uint32_t)zlen) || png_chunk(f, "IEND", NULL, 0);
-    bad |= fclose(f) != 0;
+    rc = cli_write_png(path, img, PW, PH);
     free(img);
-    free(z);
-    return bad ? cli_error("cannot write '%s'", path) : CLI_OK;
+    return rc;
 }
 
 int cmd_train(int argc, char **argv) {

@@ -37,7 +37,12 @@ const char *llm_status_str(int status) {
 static _Thread_local char tl_errmsg[LLM__ERRMSG_MAX];
 
 int llm__errv(llm__obj *o, int status, const char *fmt, va_list ap) {
-    vsnprintf(tl_errmsg, sizeof tl_errmsg, fmt, ap);
+    /* Format into a local buffer first: an argument may be
+     * llm_last_errmsg() itself (re-reporting a nested failure), and
+     * vsnprintf must not read from the buffer it writes. */
+    char buf[LLM__ERRMSG_MAX];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    memcpy(tl_errmsg, buf, sizeof tl_errmsg);
     if (o) {
         memcpy(o->errmsg, tl_errmsg, sizeof o->errmsg);
         o->status = status;

@@ -159,8 +159,10 @@ int llm__st_parse(llm__st *st, const void *buf, size_t size, const char *path,
             goto done;
         }
         t->name = llm__json_strdup(doc, key, mem, NULL);
-        if (!t->name) {
-            rc = llm__err(err, LLM_ERR_BAD_FILE, "%s: offset %zu: bad tensor name", path, at);
+        if (!t->name) { /* a NUL inside the name, or no memory */
+            rc = memchr(kname, 0, klen)
+                     ? llm__err(err, LLM_ERR_BAD_FILE, "%s: offset %zu: bad tensor name", path, at)
+                     : llm__err(err, LLM_ERR_NOMEM, "%s: out of memory", path);
             goto done;
         }
         t->data = b + 8 + hlen + begin;

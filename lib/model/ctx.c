@@ -9,6 +9,8 @@
  * tokens decoded so far; a failed or cancelled call leaves n_past and
  * those rows as they were. The forward pass is one code path for both
  * architectures: the config selects norm, position encoding and MLP.
+ * Its kernels are lib/model/ops.c's, which the trainer's forward shares;
+ * RoPE angles are tabulated once per call for the positions it covers.
  *
  * Threads: a context with n_threads > 1 owns a thread pool (llm__pool,
  * n_threads - 1 workers started at create) on which attention heads,
@@ -53,7 +55,8 @@ struct llm_ctx {
     float *scores;      /* (n_threads, n_ctx) attention scores, one row per thread */
     float *logits;      /* (logit_rows, V); row 0 is the decode result */
     size_t logit_rows;  /* min(n_batch, LOGIT_ROWS) */
-    float *inv_freq;    /* (D/2) RoPE frequencies */
+    float *rope_cos;    /* (n_batch, D/2) llama: RoPE tables of the current step */
+    float *rope_sin;    /* (n_batch, D/2) */
     llm_token *tokbuf;  /* (n_batch) token staging for windowed eval */
     float *att_probs;   /* (n_ctx, n_ctx) captured probabilities, or NULL */
     int32_t cap_layer;  /* layer/head to capture, -1: none */
@@ -109,7 +112,7 @@ static int ctx_layout(llm__obj *err, const llm_model *m, const llm_ctx_opts *o, 
     sz[9] = c->arch == LLM_ARCH_LLAMA ? s->n_batch * F : 0; /* h2 */
     sz[10] = llm__mem_mul(s->n_ctx, o->n_threads ? o->n_threads : 1); /* scores */
     sz[11] = (s->n_batch < LOGIT_ROWS ? s->n_batch : LOGIT_ROWS) * V; /* logits */
-    sz[12] = m->head_dim / 2 + 1;                         /* inv_freq */
+    sz[12] = c->arch == LLM_ARCH_LLAMA ? 2 * s->n_batch * (m->head_dim / 2) : 0; /* rope */
     sz[13] = (s->n_batch * sizeof(llm_token) + sizeof(float) - 1) / sizeof(float);
     sz[14] = (o->flags & LLM_CTX_ATTENTION) ? llm__mem_mul(s->n_ctx, s->n_ctx) : 0;
     for (i = 0; i < 15; i++) {
@@ -142,7 +145,6 @@ int llm_ctx_create(llm_ctx **out, const llm_model *model, const llm_ctx_opts *op
     llm_ctx_opts o;
     ctx_sizes s;
     llm_ctx *c;
-    size_t i;
     int rc;
     if (!out)
         return llm__err(NULL, LLM_ERR_INVALID, "llm_ctx_create: out is NULL");
@@ -187,14 +189,11 @@ int llm_ctx_create(llm_ctx **out, const llm_model *model, const llm_ctx_opts *op
     c->scores = c->mem + s.off[10];
     c->logits = c->mem + s.off[11];
     c->logit_rows = s.n_batch < LOGIT_ROWS ? s.n_batch : LOGIT_ROWS;
-    c->inv_freq = c->mem + s.off[12];
+    c->rope_cos = c->mem + s.off[12];
+    c->rope_sin = c->rope_cos + s.n_batch * (model->head_dim / 2);
     c->tokbuf = (llm_token *)(c->mem + s.off[13]);
     c->att_probs = (o.flags & LLM_CTX_ATTENTION) ? c->mem + s.off[14] : NULL;
     c->cap_layer = c->cap_head = -1;
-    /* ω_i = base^(-2i/D) */
-    for (i = 0; i < model->head_dim / 2; i++)
-        c->inv_freq[i] = (float)pow((double)model->cfg.rope_base,
-                                    -2.0 * (double)i / (double)model->head_dim);
     *out = c;
     return LLM_OK;
 }
@@ -344,20 +343,14 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
     const size_t C = cfg->n_embd, Ekv = m->n_embd_kv, F = cfg->n_ff, D = m->head_dim;
     const size_t M = n_seq * T, NH = cfg->n_head, NKV = cfg->n_head_kv;
     const int gpt2 = cfg->arch == LLM_ARCH_GPT2;
-    size_t i, l, b, t;
+    size_t l, b;
     int rc;
 
+    /* Angles of positions pos0..pos0+T-1, shared by all layers. */
+    if (!gpt2)
+        llm__ops_rope_table(c->rope_cos, c->rope_sin, pos0, T, D, (double)cfg->rope_base);
     /* x = wte[tok] (+ wpe[pos]) */
-    for (b = 0; b < n_seq; b++)
-        for (t = 0; t < T; t++) {
-            float *xr = c->x + (b * T + t) * C;
-            memcpy(xr, m->tok_embd + (size_t)tok[b * T + t] * C, C * sizeof(float));
-            if (gpt2) {
-                const float *pr = m->pos_embd + (pos0 + t) * C;
-                for (i = 0; i < C; i++)
-                    xr[i] += pr[i];
-            }
-        }
+    llm__ops_embed(c->x, tok, m->tok_embd, gpt2 ? m->pos_embd : NULL, M, T, pos0, C);
 
     for (l = 0; l < cfg->n_layer; l++) {
         const llm__layer *L = &m->layers[l];
@@ -372,11 +365,11 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
         llm__ops_matmul(c->pool, c->k, c->xn, L->wk, L->bk, M, C, Ekv, 0);
         llm__ops_matmul(c->pool, c->v, c->xn, L->wv, L->bv, M, C, Ekv, 0);
         if (!gpt2)
-            for (b = 0; b < n_seq; b++)
-                for (t = 0; t < T; t++) {
-                    llm__ops_rope(c->q + (b * T + t) * C, NH, D, pos0 + t, c->inv_freq);
-                    llm__ops_rope(c->k + (b * T + t) * Ekv, NKV, D, pos0 + t, c->inv_freq);
-                }
+            for (b = 0; b < n_seq; b++) {
+                llm__ops_rope_rows(c->q + b * T * C, C, T, NH, D, c->rope_cos, c->rope_sin, 1);
+                llm__ops_rope_rows(c->k + b * T * Ekv, Ekv, T, NKV, D, c->rope_cos, c->rope_sin,
+                                   1);
+            }
         if (cache) {
             float *kc = c->kcache + l * c->n_ctx * Ekv, *vc = c->vcache + l * c->n_ctx * Ekv;
             memcpy(kc + pos0 * Ekv, c->k, T * Ekv * sizeof(float));

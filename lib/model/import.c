@@ -624,9 +624,20 @@ static int import_llama2c(llm_model **out, const char *path, const llm_model_opt
     }
     hs = E / (size_t)h[3];
     KV = hs * (size_t)h[4];
-    /* Sizes in floats; each factor is < 2^24, so products of three fit. */
-    need = V * E + L * (2 * E + E * E + 2 * KV * E + E * E + 3 * F * E) + E +
-           (shared ? 0 : V * E) + (version ? 0 : T * hs);
+    /* Sizes in floats. Each factor is < 2^24, so a product of two fits
+     * easily, but L times a layer's size (three factors) can wrap around:
+     * check it against the file size first. */
+    {
+        size_t layer = 2 * E + E * E + 2 * KV * E + E * E + 3 * F * E;
+        if (layer > f.n / 4 / L) {
+            unmap_file(&f);
+            return llm__err(NULL, LLM_ERR_BAD_FILE,
+                            "%s: %zu bytes, but the header (dim %zu, hidden %zu, layers %zu) "
+                            "needs more than that for its layers",
+                            path, f.n, E, F, L);
+        }
+        need = V * E + L * layer + E + (shared ? 0 : V * E) + (version ? 0 : T * hs);
+    }
     if (need > (SIZE_MAX - hdr) / 4 || f.n != hdr + need * 4) {
         unmap_file(&f);
         return llm__err(NULL, LLM_ERR_BAD_FILE,

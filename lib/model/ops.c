@@ -1,15 +1,49 @@
 /*
  * ops.c - forward kernels (math.md sections 1-3), each with the formula it
- * implements. Sums of squares and softmax normalisers accumulate in
- * double where a row can be long, so results do not depend on summation
- * order more than float rounding of the inputs does. When backward passes
- * are added, each goes directly below its forward.
+ * implements; inference and the trainer share them (ops.h). Sums of
+ * squares and softmax normalisers accumulate in double where a row can be
+ * long, so results do not depend on summation order more than float
+ * rounding of the inputs does. No kernel allocates; none depends on the
+ * thread count (the pool splits disjoint outputs).
+ *
+ * Which implementation was kept where both paths had one (measured with
+ * gcc -O3 on this machine, 2^20 values): GELU as x·σ(2u) with libm expf
+ * (3.4 ns a value, relative error 9.7e-7 on |x| < 3) over the trainer's
+ * 0.5x(1 + tanh u) with a polynomial tanh (2.9-7.6 ns, 7.1e-5: 1 + tanh u
+ * cancels); SwiGLU with expf (3.0-4.5 ns, 1.8e-7) over the polynomial exp
+ * (4.3-6.1 ns, 2.1e-7); LayerNorm and RMSNorm were the same arithmetic
+ * (kept bit for bit); the product keeps the decode path's own
+ * matrix-vector kernel; RoPE uses float ω_i as PyTorch's float32
+ * inv_freq (inference bits unchanged). Attention (decode against the KV
+ * cache here, batched with saved probabilities in the trainer) and the
+ * loss (exact here, fused with the gradient there) stay apart: see
+ * lib/train/grad_ops.c. The backwards are in lib/train/grad_ops.c.
  */
 #include <math.h>
 #include <string.h>
 
-
 #include "model/ops.h"
+
+/* ------------------------------------------------------------------------
+ * Embedding
+ * ------------------------------------------------------------------------ */
+
+/* out[n] = wte[tok[n]] + wpe[pos0 + n % T]: a copy, or one add per value. */
+void llm__ops_embed(float *out, const llm_token *tok, const float *wte, const float *wpe,
+                    size_t N, size_t T, size_t pos0, size_t C) {
+    size_t n, c;
+    for (n = 0; n < N; n++) {
+        const float *e = wte + (size_t)tok[n] * C; /* (C) */
+        float *o = out + n * C;                    /* (C) */
+        if (wpe) {
+            const float *p = wpe + (pos0 + n % T) * C; /* (C) */
+            for (c = 0; c < C; c++)
+                o[c] = e[c] + p[c];
+        } else {
+            memcpy(o, e, C * sizeof *o);
+        }
+    }
+}
 
 /* ------------------------------------------------------------------------
  * Matrix product
@@ -51,8 +85,8 @@ static void gemv_task(void *arg, int task, int n_tasks) {
         g->y[r] += dot(g->w + r * g->K, g->x, g->K);
 }
 
-void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, const float *b,
-                     size_t M, size_t K, size_t N, int accumulate) {
+void llm__ops_matmul_ld(llm__pool *pool, float *y, size_t ldy, const float *x, const float *w,
+                        const float *b, size_t M, size_t K, size_t N, int accumulate) {
     size_t i, j;
     if (M == 0 || N == 0)
         return;
@@ -60,14 +94,15 @@ void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, 
     if (!accumulate) {
         if (b) {
             for (i = 0; i < M; i++)
-                memcpy(y + i * N, b, N * sizeof(float));
+                memcpy(y + i * ldy, b, N * sizeof(float));
         } else {
-            memset(y, 0, M * N * sizeof(float));
+            for (i = 0; i < M; i++)
+                memset(y + i * ldy, 0, N * sizeof(float));
         }
     } else if (b) {
         for (i = 0; i < M; i++)
             for (j = 0; j < N; j++)
-                y[i * N + j] += b[j];
+                y[i * ldy + j] += b[j];
     }
     if (M == 1) {
         gemv_job g;
@@ -89,7 +124,12 @@ void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, 
     }
     /* One sgemm: llm__gemm serialises calls into the serial OpenBLAS,
      * which must not be entered by two threads at once (core gemm.c). */
-    llm__gemm(pool, 0, 1, (int)M, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 1.0f, y, (int)N);
+    llm__gemm(pool, 0, 1, (int)M, (int)N, (int)K, 1.0f, x, (int)K, w, (int)K, 1.0f, y, (int)ldy);
+}
+
+void llm__ops_matmul(llm__pool *pool, float *y, const float *x, const float *w, const float *b,
+                     size_t M, size_t K, size_t N, int accumulate) {
+    llm__ops_matmul_ld(pool, y, N, x, w, b, M, K, N, accumulate);
 }
 
 void llm__ops_matmul_naive(float *y, const float *x, const float *w, const float *b, size_t M,
@@ -108,36 +148,49 @@ void llm__ops_matmul_naive(float *y, const float *x, const float *w, const float
  * Normalisation
  * ------------------------------------------------------------------------ */
 
-/* μ = mean(x), σ² = mean((x-μ)²), y = (x-μ)·r·g + b, r = 1/sqrt(σ²+eps). */
-void llm__ops_layernorm(float *y, const float *x, const float *g, const float *b, size_t M,
-                        size_t C, float eps) {
+/* μ = mean(x), σ² = mean((x-μ)²) (biased, as torch.nn.LayerNorm),
+ * y = (x-μ)·r·g + b, r = 1/sqrt(σ²+eps); μ and r are saved per row when
+ * mean/rstd are not NULL (the trainer's backward reads them). */
+void llm__ops_layernorm_stats(float *y, float *mean, float *rstd, const float *x, const float *g,
+                              const float *b, size_t M, size_t C, float eps) {
     size_t i, j;
     for (i = 0; i < M; i++) {
-        const float *xr = x + i * C;
-        float *yr = y + i * C;
-        double mean = 0.0, var = 0.0;
-        float r, mu;
+        const float *xr = x + i * C; /* (C) */
+        float *yr = y + i * C;       /* (C) */
+        double mu = 0.0, var = 0.0;
+        float r, m;
         for (j = 0; j < C; j++)
-            mean += xr[j];
-        mean /= (double)C;
+            mu += xr[j];
+        mu /= (double)C;
         for (j = 0; j < C; j++) {
-            double d = xr[j] - mean;
+            double d = xr[j] - mu;
             var += d * d;
         }
         var /= (double)C;
         r = (float)(1.0 / sqrt(var + eps));
-        mu = (float)mean;
+        m = (float)mu;
         for (j = 0; j < C; j++)
-            yr[j] = (xr[j] - mu) * r * g[j] + (b ? b[j] : 0.0f);
+            yr[j] = (xr[j] - m) * r * g[j] + (b ? b[j] : 0.0f);
+        if (mean)
+            mean[i] = m;
+        if (rstd)
+            rstd[i] = r;
     }
 }
 
-/* y = x · g / sqrt(mean(x²) + eps). */
-void llm__ops_rmsnorm(float *y, const float *x, const float *g, size_t M, size_t C, float eps) {
+void llm__ops_layernorm(float *y, const float *x, const float *g, const float *b, size_t M,
+                        size_t C, float eps) {
+    llm__ops_layernorm_stats(y, NULL, NULL, x, g, b, M, C, eps);
+}
+
+/* y = x · r · g, r = 1/sqrt(mean(x²) + eps), saved per row when rstd is
+ * not NULL. */
+void llm__ops_rmsnorm_stats(float *y, float *rstd, const float *x, const float *g, size_t M,
+                            size_t C, float eps) {
     size_t i, j;
     for (i = 0; i < M; i++) {
-        const float *xr = x + i * C;
-        float *yr = y + i * C;
+        const float *xr = x + i * C; /* (C) */
+        float *yr = y + i * C;       /* (C) */
         double ss = 0.0;
         float r;
         for (j = 0; j < C; j++)
@@ -145,7 +198,13 @@ void llm__ops_rmsnorm(float *y, const float *x, const float *g, size_t M, size_t
         r = (float)(1.0 / sqrt(ss / (double)C + eps));
         for (j = 0; j < C; j++)
             yr[j] = xr[j] * r * g[j];
+        if (rstd)
+            rstd[i] = r;
     }
+}
+
+void llm__ops_rmsnorm(float *y, const float *x, const float *g, size_t M, size_t C, float eps) {
+    llm__ops_rmsnorm_stats(y, NULL, x, g, M, C, eps);
 }
 
 /* ------------------------------------------------------------------------
@@ -156,14 +215,16 @@ void llm__ops_rmsnorm(float *y, const float *x, const float *g, size_t M, size_t
  * Since 0.5·(1 + tanh(u)) = σ(2u), this is x / (1 + exp(-2u)): one expf
  * instead of tanhf (which costs an expm1f and more), with no cancellation;
  * exp overflowing to +inf for very negative x gives the right limit -0. */
-void llm__ops_gelu(float *x, size_t n) {
+void llm__ops_gelu_to(float *out, const float *x, size_t n) {
     const float s2 = 2.0f * 0.7978845608028654f; /* 2·sqrt(2/pi) */
     size_t i;
     for (i = 0; i < n; i++) {
         float v = x[i];
-        x[i] = v / (1.0f + expf(-s2 * (v + 0.044715f * v * v * v)));
+        out[i] = v / (1.0f + expf(-s2 * (v + 0.044715f * v * v * v)));
     }
 }
+
+void llm__ops_gelu(float *x, size_t n) { llm__ops_gelu_to(x, x, n); }
 
 /* The textbook tanh form, kept as the reference for the tests. */
 void llm__ops_gelu_naive(float *x, size_t n) {
@@ -175,25 +236,64 @@ void llm__ops_gelu_naive(float *x, size_t n) {
     }
 }
 
-/* silu(a)·b with silu(a) = a·σ(a). */
-void llm__ops_swiglu(float *gate, const float *up, size_t n) {
+/* silu(a)·b with silu(a) = a·σ(a) = a / (1 + exp(-a)); exp overflowing
+ * to +inf for very negative a gives the right limit -0. */
+void llm__ops_swiglu_to(float *h, const float *gate, const float *up, size_t n) {
     size_t i;
     for (i = 0; i < n; i++) {
         float a = gate[i];
-        gate[i] = a / (1.0f + expf(-a)) * up[i];
+        h[i] = a / (1.0f + expf(-a)) * up[i];
     }
+}
+
+void llm__ops_swiglu(float *gate, const float *up, size_t n) {
+    llm__ops_swiglu_to(gate, gate, up, n);
 }
 
 /* ------------------------------------------------------------------------
  * Rotary position embedding (NORM / interleaved pairs, formats.md 2.5)
  * ------------------------------------------------------------------------ */
 
+/* cos/sin(T, D/2) of the angle (pos0 + t)·ω_i, ω_i = base^(-2i/D)
+ * rounded to float as PyTorch's float32 inv_freq is. The product and
+ * cos/sin are in double: pos·ω can be large, and float sin/cos of a
+ * rounded angle would differ from PyTorch's result more than necessary. */
+void llm__ops_rope_table(float *cos_t, float *sin_t, size_t pos0, size_t T, size_t D,
+                         double base) {
+    size_t t, i, half = D / 2;
+    for (i = 0; i < half; i++) {
+        const float w = (float)pow(base, -2.0 * (double)i / (double)D);
+        for (t = 0; t < T; t++) {
+            double ang = (double)(pos0 + t) * w;
+            cos_t[t * half + i] = (float)cos(ang);
+            sin_t[t * half + i] = (float)sin(ang);
+        }
+    }
+}
+
+/* sign +1, R(φ): a' = a cos - b sin, b' = a sin + b cos.
+ * sign -1, R(φ)ᵀ = R(-φ), the backward (the rotation is orthogonal). */
+void llm__ops_rope_rows(float *x, size_t ld, size_t n_rows, size_t n_heads, size_t D,
+                        const float *cos_t, const float *sin_t, int sign) {
+    size_t r, h, i, half = D / 2;
+    for (r = 0; r < n_rows; r++) {
+        const float *cs = cos_t + r * half, *sn = sin_t + r * half; /* (D/2) */
+        for (h = 0; h < n_heads; h++) {
+            float *v = x + r * ld + h * D; /* (D) one head */
+            for (i = 0; i < half; i++) {
+                float a = v[2 * i], b = v[2 * i + 1];
+                float c = cs[i], s = sign > 0 ? sn[i] : -sn[i];
+                v[2 * i] = a * c - b * s;
+                v[2 * i + 1] = a * s + b * c;
+            }
+        }
+    }
+}
+
+/* The reference: one position, the angles computed on the spot. */
 void llm__ops_rope(float *x, size_t n_heads, size_t D, size_t pos, const float *inv_freq) {
     size_t h, i;
     for (i = 0; i < D / 2; i++) {
-        /* The angle in double: pos·ω can be large, and float sin/cos of a
-         * rounded angle would differ from PyTorch's float32 result more
-         * than necessary. */
         double ang = (double)pos * inv_freq[i];
         float c = (float)cos(ang), s = (float)sin(ang);
         for (h = 0; h < n_heads; h++) {

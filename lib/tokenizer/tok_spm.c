@@ -176,10 +176,11 @@ void llm__tokspm_prepare(llm_tokenizer *t) {
     /* segments are safe unless a piece has a space after a non-space */
     t->spm_segments = 1;
     for (id = 0; id < t->n_vocab && t->spm_segments; id++) {
-        const uint8_t *p = t->bytes + t->tok_off[id];
+        const uint8_t *p;
         size_t k;
         if (t->tok_type[id] != LLM__TT_NORMAL && t->tok_type[id] != LLM__TT_USER)
             continue;
+        p = t->bytes + t->tok_off[id]; /* holes may have no byte store at all */
         for (k = 1; k < t->tok_len[id]; k++)
             if (p[k] == ' ' && p[k - 1] != ' ')
                 t->spm_segments = 0;
@@ -272,6 +273,8 @@ int llm__tokspm_load_bin(llm_tokenizer **out, const char *path, const llm_tokeni
             }
             pos += 8 + (size_t)len;
         }
+        if (st == LLM_OK && pass == 0 && id == 0)
+            st = llm__err(NULL, LLM_ERR_BAD_FILE, "%s: no tokens after the header", path);
         if (st == LLM_OK && pass == 0) {
             n_tok = id;
             st = llm__tokenizer_new(&t, n_tok ? n_tok : 1, o->alloc, o->alloc_ud, path);

@@ -405,12 +405,12 @@ static int apply_merge(trainer *T, int32_t a, int32_t b, int32_t z, uint32_t sta
             if (i + 1 < n && s[i] == a && s[i + 1] == b) {
                 if (o > 0 && (pair_add(T, s[o - 1], a, -c, wl[k]) ||
                               pair_add(T, s[o - 1], z, c, wl[k])))
-                    return -1;
+                    goto fail;
                 if (i + 2 < n && (pair_add(T, b, s[i + 2], -c, wl[k]) ||
                                   pair_add(T, z, s[i + 2], c, wl[k])))
-                    return -1;
+                    goto fail;
                 if (pair_add(T, a, b, -c, wl[k]))
-                    return -1;
+                    goto fail;
                 s[o++] = z;
                 i += 2;
             } else {
@@ -429,6 +429,9 @@ static int apply_merge(trainer *T, int32_t a, int32_t b, int32_t z, uint32_t sta
             return -1;
     }
     return 0;
+fail: /* out of memory: the list taken over above is ours to free */
+    llm__mem_free(&T->mem, wl, (size_t)capw * sizeof *wl);
+    return -1;
 }
 
 static void trainer_free(trainer *T) {

@@ -162,7 +162,8 @@ int llm__tokenizer_index(llm_tokenizer *t, const char *where) {
     for (id = 0; id < 256; id++)
         t->byte_id[id] = -1;
     for (id = 0; id < t->n_vocab; id++) {
-        const uint8_t *b = t->bytes + t->tok_off[id];
+        /* an empty token (a hole) may have no byte store behind it yet */
+        const uint8_t *b = t->tok_len[id] ? t->bytes + t->tok_off[id] : t->bytes;
         size_t len = t->tok_len[id], i;
         uint64_t h;
         if (t->kind == LLM__TOK_SPM && t->tok_type[id] == LLM__TT_BYTE && len == 1)
@@ -635,12 +636,19 @@ int llm_tokenizer_encode(llm_token *ids, size_t max_ids, size_t *n_ids, const ll
     if ((flags & LLM_TOK_PARSE_SPECIAL) && tok->n_special) {
         size_t pos = 0, at;
         int32_t sid;
+        /* SentencePiece's dummy prefix goes before the first text that no
+         * other text precedes, even after leading special tokens: decode
+         * drops the leading space of the first text piece, so this keeps
+         * decode(encode(x)) == x for text such as "<s> Hello" */
+        int first = 1;
         while (st == LLM_OK && pos < len) {
             if (!next_special(tok, s, len, pos, &at, &sid)) {
-                st = enc_text(&c, s + pos, len - pos, pos == 0);
+                st = enc_text(&c, s + pos, len - pos, first);
                 break;
             }
-            st = enc_text(&c, s + pos, at - pos, pos == 0);
+            st = enc_text(&c, s + pos, at - pos, first);
+            if (at > pos)
+                first = 0;
             enc_emit(&c, sid);
             pos = at + tok->tok_len[sid];
         }
@@ -695,7 +703,7 @@ static int decode_ids(char *out, size_t max_bytes, size_t *n_bytes, const llm_to
         b = tok->bytes + tok->tok_off[id];
         l = tok->tok_len[id];
     copy:
-        if (total + l <= max_bytes)
+        if (l && total + l <= max_bytes) /* l == 0: out may be NULL (size query) */
             memcpy(out + total, b, l);
         total += l;
     }

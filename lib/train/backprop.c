@@ -10,11 +10,20 @@
  * chunks of tr->logit_rows rows (forward, loss and backward of a chunk
  * together), so at most LLM__TRAIN_LOGIT_FLOATS logits exist at once.
  *
+ * Kernels: the forward uses the inference kernels of lib/model/ops.c
+ * (llm__ops_*: embedding, products, norms with saved statistics) wherever
+ * one exists, so training and inference compute the same function with
+ * the same code; llm__grad_* (lib/train/grad_ops.c) supplies the
+ * backwards, the pool-split element-wise forwards, RoPE by sequence, the
+ * batched attention that keeps its probabilities, and the fused
+ * cross-entropy.
+ *
  * Shapes: N = B*T rows, C width, F MLP width, V vocabulary, NH/NKV query
  * and key/value heads of D, Ekv = NKV*D, W3 = C + 2*Ekv.
  */
 #include <string.h>
 
+#include "model/ops.h"
 #include "train/grad_ops.h"
 #include "train/train.h"
 
@@ -146,9 +155,9 @@ size_t llm__backprop_layout_acts(llm_trainer *tr) {
 static void norm_fwd(const llm_model *m, float *out, float *mean, float *rstd, const float *x,
                      const float *g, const float *b, size_t N) {
     if (m->cfg.arch == LLM_ARCH_GPT2)
-        llm__grad_layernorm_fwd(out, mean, rstd, x, g, b, N, m->cfg.n_embd, m->cfg.norm_eps);
+        llm__ops_layernorm_stats(out, mean, rstd, x, g, b, N, m->cfg.n_embd, m->cfg.norm_eps);
     else
-        llm__grad_rmsnorm_fwd(out, rstd, x, g, N, m->cfg.n_embd, m->cfg.norm_eps);
+        llm__ops_rmsnorm_stats(out, rstd, x, g, N, m->cfg.n_embd, m->cfg.norm_eps);
 }
 
 static void norm_bwd(const llm_model *m, float *dx, float *dg, float *db, const float *dout,
@@ -176,19 +185,19 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
     size_t l, r0, n;
 
     /* ---- forward ---- */
-    llm__grad_embed_fwd(a->encoded, inputs, m->tok_embd, gpt2 ? m->pos_embd : NULL, N, T, C);
+    llm__ops_embed(a->encoded, inputs, m->tok_embd, gpt2 ? m->pos_embd : NULL, N, T, 0, C);
     for (l = 0; l < nL; l++) {
         const llm__layer *P = &m->layers[l];
         llm__tlayer *A = &a->layers[l];
         x = l ? a->layers[l - 1].res3 : a->encoded; /* (N, C) block input */
         norm_fwd(m, A->ln1, A->ln1_mean, A->ln1_rstd, x, P->attn_norm, P->attn_norm_b, N);
         if (P->wqkv) {
-            llm__grad_linear_fwd(pool, A->qkv, W3, A->ln1, P->wqkv, P->bqkv, N, C, W3, 0);
+            llm__ops_matmul_ld(pool, A->qkv, W3, A->ln1, P->wqkv, P->bqkv, N, C, W3, 0);
         } else {
-            llm__grad_linear_fwd(pool, A->qkv, W3, A->ln1, P->wq, P->bq, N, C, C, 0);
-            llm__grad_linear_fwd(pool, A->qkv + C, W3, A->ln1, P->wk, P->bk, N, C, Ekv, 0);
-            llm__grad_linear_fwd(pool, A->qkv + C + Ekv, W3, A->ln1, P->wv, P->bv, N, C, Ekv,
-                                 0);
+            llm__ops_matmul_ld(pool, A->qkv, W3, A->ln1, P->wq, P->bq, N, C, C, 0);
+            llm__ops_matmul_ld(pool, A->qkv + C, W3, A->ln1, P->wk, P->bk, N, C, Ekv, 0);
+            llm__ops_matmul_ld(pool, A->qkv + C + Ekv, W3, A->ln1, P->wv, P->bv, N, C, Ekv,
+                               0);
         }
         if (!gpt2) {
             llm__grad_rope(A->qkv, W3, 0, NH, D, N, T, a->rope_cos, a->rope_sin, 1);
@@ -197,19 +206,19 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
         llm__grad_attention_fwd(pool, A->atty, A->att, A->qkv, B, T, NH, NKV, D);
         /* res2 = x + atty·woᵀ + bo */
         memcpy(A->res2, x, N * C * sizeof *x);
-        llm__grad_linear_fwd(pool, A->res2, C, A->atty, P->wo, P->bo, N, C, C, 1);
+        llm__ops_matmul_ld(pool, A->res2, C, A->atty, P->wo, P->bo, N, C, C, 1);
         norm_fwd(m, A->ln2, A->ln2_mean, A->ln2_rstd, A->res2, P->ffn_norm, P->ffn_norm_b, N);
         if (gpt2) {
-            llm__grad_linear_fwd(pool, A->fc, F, A->ln2, P->w_up, P->b_up, N, C, F, 0);
+            llm__ops_matmul_ld(pool, A->fc, F, A->ln2, P->w_up, P->b_up, N, C, F, 0);
             llm__grad_gelu_fwd(pool, A->fc_act, A->fc, N * F);
         } else {
-            llm__grad_linear_fwd(pool, A->fc, F, A->ln2, P->w_gate, NULL, N, C, F, 0);
-            llm__grad_linear_fwd(pool, A->up, F, A->ln2, P->w_up, NULL, N, C, F, 0);
+            llm__ops_matmul_ld(pool, A->fc, F, A->ln2, P->w_gate, NULL, N, C, F, 0);
+            llm__ops_matmul_ld(pool, A->up, F, A->ln2, P->w_up, NULL, N, C, F, 0);
             llm__grad_swiglu_fwd(pool, A->fc_act, A->fc, A->up, N * F);
         }
         /* res3 = res2 + fc_act·w_downᵀ + b_down */
         memcpy(A->res3, A->res2, N * C * sizeof *x);
-        llm__grad_linear_fwd(pool, A->res3, C, A->fc_act, P->w_down, P->b_down, N, F, C, 1);
+        llm__ops_matmul_ld(pool, A->res3, C, A->fc_act, P->w_down, P->b_down, N, F, C, 1);
     }
     x = nL ? a->layers[nL - 1].res3 : a->encoded;
     norm_fwd(m, a->lnf, a->lnf_mean, a->lnf_rstd, x, m->out_norm, m->out_norm_b, N);
@@ -217,8 +226,8 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
     /* ---- head and loss, chunk by chunk (with the head's backward) ---- */
     for (r0 = 0; r0 < N; r0 += tr->logit_rows) {
         const size_t rows = N - r0 < tr->logit_rows ? N - r0 : tr->logit_rows;
-        llm__grad_linear_fwd(pool, a->logits, V, a->lnf + r0 * C, m->output, NULL, rows, C, V,
-                             0);
+        llm__ops_matmul_ld(pool, a->logits, V, a->lnf + r0 * C, m->output, NULL, rows, C, V,
+                           0);
         llm__grad_crossentropy(pool, a->logits, a->losses + r0, targets + r0, rows, V, dscale);
         if (dscale != 0.0f)
             llm__grad_linear_bwd(pool, a->dln + r0 * C, g->output, NULL, a->logits, V,

@@ -1,18 +1,48 @@
 /*
- * grad_ops.c - forward and backward kernels of every op of GPT-2 and
- * Llama blocks, each backward right after its forward (math.md 1-3).
+ * grad_ops.c - the backward kernels of every op of GPT-2 and Llama blocks
+ * (math.md 1-3), in the order of their forwards in lib/model/ops.c, each
+ * headed by a comment naming the forward it differentiates.
+ *
+ * Where the forwards live. Every op has ONE forward. Embedding, linear
+ * layers, LayerNorm, RMSNorm, GELU, SwiGLU and RoPE use the inference
+ * kernels of lib/model/ops.c (llm__ops_*; the norms save their mean/rstd
+ * for the backward through the _stats forms), so the trainer's loss is
+ * the evaluator's by construction. The backwards stay here rather than
+ * beside their forwards in ops.c because lib/ is split by link
+ * dependency (style.md 3.3, 3.5): lib/model must build and read without
+ * trainer code, and ops.h states that rule. The llm__grad_*_fwd functions
+ * kept below are thin adapters to the ops.c kernels in the trainer's
+ * shapes (pool-split element-wise ranges, RoPE by sequence, the layouts
+ * tests/train/test_grad_ops.c checks forward and backward in).
+ *
+ * Two ops keep a forward of their own here, for measured reasons:
+ *   - attention: llm__ops_attention computes one query row against a KV
+ *     cache (decode) with its own loops, so pool workers never enter
+ *     OpenBLAS; the trainer needs all T x T probabilities of every head
+ *     kept for its backward, and computes them as llm__gemm products.
+ *     The trainer's causal softmax uses exp_approx, 2x faster than
+ *     llm__ops_softmax (3.3 vs 6.8 ns a score, T = 512; relative error
+ *     1.5e-6 against 5.8e-7), which ops.c cannot use without this file's
+ *     compile options (lib/train/sources.cmake).
+ *   - cross-entropy: llm__grad_crossentropy overwrites the logits with
+ *     their gradient in one pass, vectorised (78 us a row of 50257 logits,
+ *     relative error 1.4e-7); llm__ops_logsumexp, behind the public
+ *     llm_cross_entropy, is exact in double and defines the loss for
+ *     +-inf and NaN logits (272 us a row).
  *
  * Invariants: kernels never allocate; the only parallel ones (attention,
- * cross-entropy, and the products inside llm__gemm) split work into
- * disjoint outputs and reduce in a fixed order, so a result is the same
- * bits for any number of threads. Statistics (means, variances, sums of
- * products) are accumulated in double: they are O(N*C), cheap next to
- * the products, and keep the float gradients within rounding of the
- * double-precision finite differences the tests compare them with.
+ * cross-entropy, the element-wise ops, and the products inside
+ * llm__gemm) split work into disjoint outputs and reduce in a fixed
+ * order, so a result is the same bits for any number of threads.
+ * Statistics (means, variances, sums of products) are accumulated in
+ * double: they are O(N*C), cheap next to the products, and keep the float
+ * gradients within rounding of the double-precision finite differences
+ * the tests compare them with.
  */
 #include <math.h>
 #include <string.h>
 
+#include "model/ops.h"
 #include "train/grad_ops.h"
 
 /* exp(x) for float, written so that the compiler vectorizes the loops
@@ -51,23 +81,13 @@ static inline float tanh_approx(float u) {
  * Embedding: out = wte[tok] (+ wpe[pos])
  * ------------------------------------------------------------------------ */
 
+/* Forward: llm__ops_embed (lib/model/ops.c); row n is at position n % T. */
 void llm__grad_embed_fwd(float *out, const llm_token *tok, const float *wte, const float *wpe,
                          size_t N, size_t T, size_t C) {
-    size_t n, c;
-    for (n = 0; n < N; n++) {
-        const float *e = wte + (size_t)tok[n] * C; /* (C) */
-        float *o = out + n * C;                    /* (C) */
-        if (wpe) {
-            const float *p = wpe + (n % T) * C;    /* (C) */
-            for (c = 0; c < C; c++)
-                o[c] = e[c] + p[c];
-        } else {
-            memcpy(o, e, C * sizeof *o);
-        }
-    }
+    llm__ops_embed(out, tok, wte, wpe, N, T, 0, C);
 }
 
-/* Backward of llm__grad_embed_fwd. Serial: two rows may share a token. */
+/* Backward of llm__ops_embed. Serial: two rows may share a token. */
 void llm__grad_embed_bwd(float *dwte, float *dwpe, const float *dout, const llm_token *tok,
                          size_t N, size_t T, size_t C) {
     size_t n, c;
@@ -85,35 +105,51 @@ void llm__grad_embed_bwd(float *dwte, float *dwpe, const float *dout, const llm_
 }
 
 /* ------------------------------------------------------------------------
+ * Linear layers. Forward: llm__ops_matmul_ld (naive reference
+ * llm__ops_matmul_naive); backward products through llm__gemm (naive
+ * reference llm__gemm_naive in lib/core/gemm.c).
+ * ------------------------------------------------------------------------ */
+
+/* Forward: llm__ops_matmul_ld (lib/model/ops.c), the inference product
+ * with a row stride, so training and inference share one kernel. */
+void llm__grad_linear_fwd(llm__pool *pool, float *y, size_t ldy, const float *x, const float *W,
+                          const float *b, size_t N, size_t I, size_t O, int accumulate) {
+    llm__ops_matmul_ld(pool, y, ldy, x, W, b, N, I, O, accumulate);
+}
+
+/* Backward of llm__ops_matmul_ld. */
+void llm__grad_linear_bwd(llm__pool *pool, float *dx, float *dW, float *db, const float *dy,
+                          size_t ldy, const float *x, const float *W, size_t N, size_t I,
+                          size_t O, int accumulate_dx) {
+    /* dW(O,I) += dy(N,O)ᵀ · x(N,I) */
+    llm__gemm(pool, 1, 0, (int)O, (int)I, (int)N, 1.0f, dy, (int)ldy, x, (int)I, 1.0f, dW,
+              (int)I);
+    /* dx(N,I) (+)= dy(N,O) · W(O,I) */
+    if (dx)
+        llm__gemm(pool, 0, 0, (int)N, (int)I, (int)O, 1.0f, dy, (int)ldy, W, (int)I,
+                  accumulate_dx ? 1.0f : 0.0f, dx, (int)I);
+    if (db)
+        llm__grad_colsum(db, dy, N, O, ldy);
+}
+
+void llm__grad_colsum(float *out, const float *x, size_t N, size_t C, size_t ld) {
+    size_t n, c;
+    for (n = 0; n < N; n++)
+        for (c = 0; c < C; c++)
+            out[c] += x[n * ld + c];
+}
+
+/* ------------------------------------------------------------------------
  * LayerNorm
  * ------------------------------------------------------------------------ */
 
+/* Forward: llm__ops_layernorm_stats (lib/model/ops.c). */
 void llm__grad_layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
                              const float *g, const float *b, size_t N, size_t C, float eps) {
-    size_t n, c;
-    for (n = 0; n < N; n++) {
-        const float *xr = x + n * C; /* (C) */
-        float *o = out + n * C;      /* (C) */
-        double s = 0.0, v = 0.0, mu;
-        float m, r;
-        for (c = 0; c < C; c++)
-            s += xr[c];
-        mu = s / (double)C;
-        for (c = 0; c < C; c++) {
-            double d = xr[c] - mu;
-            v += d * d;
-        }
-        /* biased variance, as torch.nn.LayerNorm */
-        m = (float)mu;
-        r = (float)(1.0 / sqrt(v / (double)C + (double)eps));
-        for (c = 0; c < C; c++)
-            o[c] = (xr[c] - m) * r * g[c] + b[c];
-        mean[n] = m;
-        rstd[n] = r;
-    }
+    llm__ops_layernorm_stats(out, mean, rstd, x, g, b, N, C, eps);
 }
 
-/* Backward of llm__grad_layernorm_fwd, with g' = dout*g and xhat=(x-mean)*rstd:
+/* Backward of llm__ops_layernorm_stats, with g' = dout*g and xhat=(x-mean)*rstd:
  *   dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)). */
 void llm__grad_layernorm_bwd(float *dx, float *dg, float *db, const float *dout, const float *x,
                              const float *g, const float *mean, const float *rstd, size_t N,
@@ -146,24 +182,13 @@ void llm__grad_layernorm_bwd(float *dx, float *dg, float *db, const float *dout,
  * RMSNorm
  * ------------------------------------------------------------------------ */
 
+/* Forward: llm__ops_rmsnorm_stats (lib/model/ops.c). */
 void llm__grad_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g, size_t N,
                            size_t C, float eps) {
-    size_t n, c;
-    for (n = 0; n < N; n++) {
-        const float *xr = x + n * C; /* (C) */
-        float *o = out + n * C;      /* (C) */
-        double ss = 0.0;
-        float r;
-        for (c = 0; c < C; c++)
-            ss += (double)xr[c] * xr[c];
-        r = (float)(1.0 / sqrt(ss / (double)C + (double)eps));
-        for (c = 0; c < C; c++)
-            o[c] = xr[c] * r * g[c];
-        rstd[n] = r;
-    }
+    llm__ops_rmsnorm_stats(out, rstd, x, g, N, C, eps);
 }
 
-/* Backward of llm__grad_rmsnorm_fwd: dx = rstd * (g' - xhat * mean(g' * xhat)). */
+/* Backward of llm__ops_rmsnorm_stats: dx = rstd * (g' - xhat * mean(g' * xhat)). */
 void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x,
                            const float *g, const float *rstd, size_t N, size_t C) {
     size_t n, c;
@@ -185,59 +210,14 @@ void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float 
 }
 
 /* ------------------------------------------------------------------------
- * Linear layers (all products through llm__gemm; the naive reference is
- * llm__gemm_naive in lib/core/gemm.c)
- * ------------------------------------------------------------------------ */
-
-void llm__grad_linear_fwd(llm__pool *pool, float *y, size_t ldy, const float *x, const float *W,
-                          const float *b, size_t N, size_t I, size_t O, int accumulate) {
-    size_t n, o;
-    /* y(N,O) (+)= x(N,I) · W(O,I)ᵀ */
-    llm__gemm(pool, 0, 1, (int)N, (int)O, (int)I, 1.0f, x, (int)I, W, (int)I,
-              accumulate ? 1.0f : 0.0f, y, (int)ldy);
-    if (b)
-        for (n = 0; n < N; n++)
-            for (o = 0; o < O; o++)
-                y[n * ldy + o] += b[o];
-}
-
-void llm__grad_linear_bwd(llm__pool *pool, float *dx, float *dW, float *db, const float *dy,
-                          size_t ldy, const float *x, const float *W, size_t N, size_t I,
-                          size_t O, int accumulate_dx) {
-    /* dW(O,I) += dy(N,O)ᵀ · x(N,I) */
-    llm__gemm(pool, 1, 0, (int)O, (int)I, (int)N, 1.0f, dy, (int)ldy, x, (int)I, 1.0f, dW,
-              (int)I);
-    /* dx(N,I) (+)= dy(N,O) · W(O,I) */
-    if (dx)
-        llm__gemm(pool, 0, 0, (int)N, (int)I, (int)O, 1.0f, dy, (int)ldy, W, (int)I,
-                  accumulate_dx ? 1.0f : 0.0f, dx, (int)I);
-    if (db)
-        llm__grad_colsum(db, dy, N, O, ldy);
-}
-
-void llm__grad_colsum(float *out, const float *x, size_t N, size_t C, size_t ld) {
-    size_t n, c;
-    for (n = 0; n < N; n++)
-        for (c = 0; c < C; c++)
-            out[c] += x[n * ld + c];
-}
-
-/* ------------------------------------------------------------------------
  * GELU (tanh approximation)
  * ------------------------------------------------------------------------ */
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 
-static void gelu_fwd(float *out, const float *x, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float v = x[i];
-        float u = GELU_K * (v + 0.044715f * v * v * v);
-        out[i] = 0.5f * v * (1.0f + tanh_approx(u));
-    }
-}
-
-/* gelu'(x) = 0.5(1+tanh u) + 0.5 x (1-tanh²u) sqrt(2/π)(1 + 3·0.044715 x²) */
+/* Backward of llm__ops_gelu_to (lib/model/ops.c, the forward, in the
+ * sigmoid form x·σ(2u) of the same function):
+ * gelu'(x) = 0.5(1+tanh u) + 0.5 x (1-tanh²u) sqrt(2/π)(1 + 3·0.044715 x²) */
 static void gelu_bwd(float *dx, const float *dout, const float *x, size_t n) {
     size_t i;
     for (i = 0; i < n; i++) {
@@ -253,15 +233,8 @@ static void gelu_bwd(float *dx, const float *dout, const float *x, size_t n) {
  * SwiGLU
  * ------------------------------------------------------------------------ */
 
-static void swiglu_fwd(float *h, const float *a, const float *b, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float s = 1.0f / (1.0f + exp_approx(-a[i]));
-        h[i] = a[i] * s * b[i];
-    }
-}
-
-/* silu'(a) = σ(a)(1 + a(1 - σ(a))) */
+/* Backward of llm__ops_swiglu_to (lib/model/ops.c):
+ * silu'(a) = σ(a)(1 + a(1 - σ(a))) */
 static void swiglu_bwd(float *da, float *db, const float *dh, const float *a, const float *b,
                        size_t n) {
     size_t i;
@@ -293,9 +266,9 @@ static void ew_task(void *arg, int task, int n_tasks) {
     size_t hi = j->n * (size_t)(task + 1) / (size_t)n_tasks;
     size_t k = hi - lo;
     switch (j->op) {
-    case 0: gelu_fwd(j->o1 + lo, j->i1 + lo, k); break;
+    case 0: llm__ops_gelu_to(j->o1 + lo, j->i1 + lo, k); break;
     case 1: gelu_bwd(j->o1 + lo, j->i1 + lo, j->i2 + lo, k); break;
-    case 2: swiglu_fwd(j->o1 + lo, j->i1 + lo, j->i2 + lo, k); break;
+    case 2: llm__ops_swiglu_to(j->o1 + lo, j->i1 + lo, j->i2 + lo, k); break;
     default: swiglu_bwd(j->o1 + lo, j->o2 + lo, j->i1 + lo, j->i2 + lo, j->i3 + lo, k); break;
     }
 }
@@ -363,33 +336,21 @@ void llm__grad_ew_naive(int op, float *o1, float *o2, const float *i1, const flo
  * RoPE
  * ------------------------------------------------------------------------ */
 
+/* Forward and backward: llm__ops_rope_table and llm__ops_rope_rows
+ * (lib/model/ops.c); the backward is the inverse rotation (sign -1). */
 void llm__grad_rope_table(float *cos_t, float *sin_t, size_t T, size_t D, double base) {
-    size_t t, i, half = D / 2;
-    for (t = 0; t < T; t++)
-        for (i = 0; i < half; i++) {
-            double ang = (double)t * pow(base, -2.0 * (double)i / (double)D);
-            cos_t[t * half + i] = (float)cos(ang);
-            sin_t[t * half + i] = (float)sin(ang);
-        }
+    llm__ops_rope_table(cos_t, sin_t, 0, T, D, base);
 }
 
-/* Forward (sign +1): a' = a cos - b sin, b' = a sin + b cos.
- * Backward (sign -1): da = da' cos + db' sin, db = -da' sin + db' cos. */
+/* Sequence by sequence: row n is at position n % T. */
 void llm__grad_rope(float *x, size_t ld, size_t col, size_t n_heads, size_t D, size_t N,
                     size_t T, const float *cos_t, const float *sin_t, int sign) {
-    size_t n, h, i, half = D / 2;
-    for (n = 0; n < N; n++) {
-        const float *cs = cos_t + (n % T) * half, *sn = sin_t + (n % T) * half; /* (D/2) */
-        for (h = 0; h < n_heads; h++) {
-            float *v = x + n * ld + col + h * D; /* (D) one head */
-            for (i = 0; i < half; i++) {
-                float a = v[2 * i], b = v[2 * i + 1];
-                float c = cs[i], s = sign > 0 ? sn[i] : -sn[i];
-                v[2 * i] = a * c - b * s;
-                v[2 * i + 1] = a * s + b * c;
-            }
-        }
-    }
+    size_t n0;
+    if (T == 0)
+        return;
+    for (n0 = 0; n0 < N; n0 += T)
+        llm__ops_rope_rows(x + n0 * ld + col, ld, N - n0 < T ? N - n0 : T, n_heads, D, cos_t,
+                           sin_t, sign);
 }
 
 /* ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /*
- * grad_ops.h - the training kernels: each op's forward (which saves what
- * its backward needs) next to its backward (math.md sections 1-3).
+ * grad_ops.h - the training kernels: each op's backward, listed next to
+ * the forward it differentiates (math.md sections 1-3).
  *
  * Conventions: row-major F32; N rows (tokens, N = B*T), C width, F MLP
  * width, V vocabulary, NH query heads, NKV key/value heads, D head size,
@@ -10,9 +10,14 @@
  * always with "+=" (they accumulate over micro-batches). Reductions run in
  * a fixed order, so results do not depend on the thread count.
  *
- * The forward kernels duplicate lib/model/ops.c's inference kernels in
- * batched form with saved statistics; the two must compute the same
- * function (the trainer's loss equals the evaluator's within rounding).
+ * Forwards: each op has one, in lib/model/ops.c where inference uses the
+ * same op (llm__ops_*); the llm__grad_*_fwd below are adapters to them in
+ * the trainer's shapes. backprop.c calls the ops kernels directly where an
+ * adapter only forwards (embedding, linear, norms: those adapters serve
+ * tests/train/test_grad_ops.c, which checks each forward/backward pair in
+ * these shapes). Attention and cross-entropy keep their own
+ * forwards here (batched with saved probabilities; fused with the
+ * gradient): grad_ops.c's header gives the measurements.
  */
 #ifndef LLM_GRAD_OPS_H
 #define LLM_GRAD_OPS_H
@@ -21,34 +26,14 @@
 
 /* ---- embedding ---- */
 
-/* out(N,C) = wte[tok[n]] (+ wpe[n % T] when wpe is not NULL). */
+/* out(N,C) = wte[tok[n]] (+ wpe[n % T] when wpe is not NULL): llm__ops_embed. */
 LLM_INTERNAL void llm__grad_embed_fwd(float *out, const llm_token *tok, const float *wte,
                                       const float *wpe, size_t N, size_t T, size_t C);
 /* dwte[tok[n]] += dout[n]; dwpe[n % T] += dout[n] (dwpe may be NULL). */
 LLM_INTERNAL void llm__grad_embed_bwd(float *dwte, float *dwpe, const float *dout,
                                       const llm_token *tok, size_t N, size_t T, size_t C);
 
-/* ---- LayerNorm (GPT-2), math.md 2.1 ---- */
-
-/* out(N,C) = (x-mean)*rstd*g + b; saves mean(N) and rstd(N). */
-LLM_INTERNAL void llm__grad_layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
-                                          const float *g, const float *b, size_t N, size_t C,
-                                          float eps);
-/* dx(N,C) += ..., dg(C) += Σ dout*xhat, db(C) += Σ dout. */
-LLM_INTERNAL void llm__grad_layernorm_bwd(float *dx, float *dg, float *db, const float *dout,
-                                          const float *x, const float *g, const float *mean,
-                                          const float *rstd, size_t N, size_t C);
-
-/* ---- RMSNorm (Llama), math.md 2.2 ---- */
-
-/* out(N,C) = x*rstd*g; saves rstd(N). */
-LLM_INTERNAL void llm__grad_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g,
-                                        size_t N, size_t C, float eps);
-/* dx(N,C) += ..., dg(C) += Σ dout*x*rstd. */
-LLM_INTERNAL void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x,
-                                        const float *g, const float *rstd, size_t N, size_t C);
-
-/* ---- linear layer y = x·Wᵀ + b through llm__gemm ---- */
+/* ---- linear layer y = x·Wᵀ + b: forward llm__ops_matmul_ld ---- */
 
 /* y(N,O) = x(N,I)·W(O,I)ᵀ + b(O); ldy is y's row stride (>= O). With
  * accumulate, the product is added to y (bias still added once). */
@@ -62,9 +47,31 @@ LLM_INTERNAL void llm__grad_linear_bwd(llm__pool *pool, float *dx, float *dW, fl
                                        const float *W, size_t N, size_t I, size_t O,
                                        int accumulate_dx);
 
+/* ---- LayerNorm (GPT-2), math.md 2.1 ---- */
+
+/* out(N,C) = (x-mean)*rstd*g + b; saves mean(N) and rstd(N):
+ * llm__ops_layernorm_stats. */
+LLM_INTERNAL void llm__grad_layernorm_fwd(float *out, float *mean, float *rstd, const float *x,
+                                          const float *g, const float *b, size_t N, size_t C,
+                                          float eps);
+/* dx(N,C) += ..., dg(C) += Σ dout*xhat, db(C) += Σ dout. */
+LLM_INTERNAL void llm__grad_layernorm_bwd(float *dx, float *dg, float *db, const float *dout,
+                                          const float *x, const float *g, const float *mean,
+                                          const float *rstd, size_t N, size_t C);
+
+/* ---- RMSNorm (Llama), math.md 2.2 ---- */
+
+/* out(N,C) = x*rstd*g; saves rstd(N): llm__ops_rmsnorm_stats. */
+LLM_INTERNAL void llm__grad_rmsnorm_fwd(float *out, float *rstd, const float *x, const float *g,
+                                        size_t N, size_t C, float eps);
+/* dx(N,C) += ..., dg(C) += Σ dout*x*rstd. */
+LLM_INTERNAL void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x,
+                                        const float *g, const float *rstd, size_t N, size_t C);
+
 /* ---- GELU, tanh form (GPT-2), math.md 2.3 ---- */
 
-/* Element-wise kernels split n into one range per pool thread. */
+/* Element-wise kernels split n into one range per pool thread; the
+ * forwards run llm__ops_gelu_to / llm__ops_swiglu_to on each range. */
 LLM_INTERNAL void llm__grad_gelu_fwd(llm__pool *pool, float *out, const float *x, size_t n);
 /* dx[i] = dout[i] * gelu'(x[i]) (overwrites). */
 LLM_INTERNAL void llm__grad_gelu_bwd(llm__pool *pool, float *dx, const float *dout,
@@ -88,11 +95,12 @@ LLM_INTERNAL void llm__grad_ew_naive(int op, float *o1, float *o2, const float *
 
 /* ---- RoPE, interleaved pairs (x[2i], x[2i+1]), math.md 2.5 ---- */
 
-/* Tables cos/sin(T, D/2) of angle t * base^(-2i/D), computed in double. */
+/* Tables cos/sin(T, D/2) of positions 0..T-1: llm__ops_rope_table. */
 LLM_INTERNAL void llm__grad_rope_table(float *cos_t, float *sin_t, size_t T, size_t D,
                                        double base);
 /* Rotates, in place, n_heads heads of size D of every row of x(N, ld),
- * starting at column `col`; row n is at position n % T. sign = +1 is the
+ * starting at column `col`; row n is at position n % T (llm__ops_rope_rows
+ * sequence by sequence). sign = +1 is the
  * forward rotation R(φ), sign = -1 its inverse Rᵀ = R(-φ), which is the
  * backward (the rotation is orthogonal). */
 LLM_INTERNAL void llm__grad_rope(float *x, size_t ld, size_t col, size_t n_heads, size_t D,

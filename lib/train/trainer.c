@@ -36,9 +36,10 @@ void llm_trainer_free(llm_trainer *tr) {
         llm__mem_free(mem, tr->norm_parts,
                       (llm__adamw_norm_parts(tr->n_floats) + 1) * sizeof(double));
     if (tr->model) {
-        llm__mem_free(mem, tr->toff, tr->n_tensors * sizeof *tr->toff);
-        llm__mem_free(mem, tr->g_layers, tr->model->cfg.n_layer * sizeof *tr->g_layers);
-        llm__mem_free(mem, tr->a_layers, tr->model->cfg.n_layer * sizeof *tr->a_layers);
+        /* the sizes they were allocated with (llm_trainer_create) */
+        llm__mem_free(mem, tr->toff, (tr->n_tensors ? tr->n_tensors : 1) * sizeof *tr->toff);
+        llm__mem_free(mem, tr->g_layers, (tr->model->cfg.n_layer + 1) * sizeof *tr->g_layers);
+        llm__mem_free(mem, tr->a_layers, (tr->model->cfg.n_layer + 1) * sizeof *tr->a_layers);
     }
     llm__obj_delete(tr, sizeof *tr);
 }

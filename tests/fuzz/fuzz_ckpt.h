@@ -8,7 +8,7 @@
 
 #include "llm.h"
 
-static int fuzz_ckpt_make(llm_model **m, llm_trainer **tr) {
+static inline int fuzz_ckpt_make(llm_model **m, llm_trainer **tr) {
     llm_model_config c;
     llm_trainer_opts o;
     int rc;

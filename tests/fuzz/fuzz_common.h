@@ -23,7 +23,7 @@
 
 static char fuzz_dir_[512];
 
-static void fuzz_cleanup_(void) {
+static inline void fuzz_cleanup_(void) {
     char cmd[600];
     if (fuzz_dir_[0]) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", fuzz_dir_);
@@ -35,7 +35,7 @@ static void fuzz_cleanup_(void) {
 
 /* The scratch directory (created on first use); aborts when impossible,
  * since a fuzz run without it would test nothing. */
-static const char *fuzz_dir(void) {
+static inline const char *fuzz_dir(void) {
     if (!fuzz_dir_[0]) {
         const char *t = getenv("TMPDIR");
         snprintf(fuzz_dir_, sizeof fuzz_dir_, "%s/llmfuzz.XXXXXX", t && *t ? t : "/tmp");
@@ -49,13 +49,13 @@ static const char *fuzz_dir(void) {
 }
 
 /* dir/name (name may contain one '/' level created by fuzz_subdir). */
-static const char *fuzz_path(char *buf, size_t cap, const char *name) {
+static inline const char *fuzz_path(char *buf, size_t cap, const char *name) {
     snprintf(buf, cap, "%s/%s", fuzz_dir(), name);
     return buf;
 }
 
 /* Writes data[0..n) to dir/name and returns the full path in buf. */
-static const char *fuzz_write(char *buf, size_t cap, const char *name, const void *data,
+static inline const char *fuzz_write(char *buf, size_t cap, const char *name, const void *data,
                               size_t n) {
     FILE *f;
     fuzz_path(buf, cap, name);
@@ -68,14 +68,14 @@ static const char *fuzz_write(char *buf, size_t cap, const char *name, const voi
 }
 
 /* Removes dir/name (file) if it exists. */
-static void fuzz_unlink(const char *name) {
+static inline void fuzz_unlink(const char *name) {
     char p[600];
     unlink(fuzz_path(p, sizeof p, name));
 }
 
 /* Splits data[0..n) at FUZZ_SEP into at most max parts; returns the count
  * (parts after the last separator are all in the final part). */
-static size_t fuzz_split(const uint8_t *data, size_t n, const uint8_t **part, size_t *len,
+static inline size_t fuzz_split(const uint8_t *data, size_t n, const uint8_t **part, size_t *len,
                          size_t max) {
     size_t k = 0, sl = strlen(FUZZ_SEP);
     const uint8_t *p = data, *end = data + n;

@@ -2,7 +2,10 @@
  * fuzz_import.c - fuzz target for llm_model_import (lib/model/import.c).
  * FUZZ_IMPORT 1: a Hugging Face directory, input = config.json FUZZ_SEP
  * model.safetensors [FUZZ_SEP tokenizer vocab.json FUZZ_SEP merges.txt].
- * FUZZ_IMPORT 2: a llama2.c checkpoint file. A model that imports must be
+ * FUZZ_IMPORT 2: a llama2.c checkpoint file.
+ * FUZZ_IMPORT 3: a sharded Hugging Face directory, input = config.json
+ * FUZZ_SEP model.safetensors.index.json FUZZ_SEP model-00001-of-00002
+ * FUZZ_SEP model-00002-of-00002 (.safetensors). A model that imports must be
  * usable (config, a context, one decode step); anything else must fail
  * with a status.
  */
@@ -37,6 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_unlink("hf/vocab.json");
         fuzz_unlink("hf/merges.txt");
     }
+#elif FUZZ_IMPORT == 3
+    const uint8_t *part[4];
+    size_t len[4];
+    if (fuzz_split(data, size, part, len, 4) < 4)
+        return 0;
+    fuzz_path(path, sizeof path, "sh");
+    mkdir(path, 0700);
+    fuzz_write(tmp, sizeof tmp, "sh/config.json", part[0], len[0]);
+    fuzz_write(tmp, sizeof tmp, "sh/model.safetensors.index.json", part[1], len[1]);
+    fuzz_write(tmp, sizeof tmp, "sh/model-00001-of-00002.safetensors", part[2], len[2]);
+    fuzz_write(tmp, sizeof tmp, "sh/model-00002-of-00002.safetensors", part[3], len[3]);
 #else
     (void)tmp;
     fuzz_write(path, sizeof path, "model.bin", data, size);

@@ -12,7 +12,7 @@
 #include "fuzz_common.h"
 #include "llm.h"
 
-static void fuzz_tok_roundtrip(const llm_tokenizer *tok, const uint8_t *text, size_t len,
+static inline void fuzz_tok_roundtrip(const llm_tokenizer *tok, const uint8_t *text, size_t len,
                                uint32_t flags) {
     size_t n_ids = 0, n_bytes = 0, cap = len + 2, i, total = 0;
     llm_token *ids = malloc((cap ? cap : 1) * sizeof *ids);
@@ -32,6 +32,16 @@ static void fuzz_tok_roundtrip(const llm_tokenizer *tok, const uint8_t *text, si
     out = malloc(n_bytes ? n_bytes : 1);
     FUZZ_CHECK(out != NULL);
     FUZZ_CHECK(llm_tokenizer_decode(out, n_bytes, &n_bytes, tok, ids, n_ids, 0) == LLM_OK);
+    /* SentencePiece vocabularies without a byte piece for some byte map
+     * it to <unk> (llm.h), which cannot round-trip */
+    for (i = 0; i < n_ids; i++)
+        if (ids[i] == llm_tokenizer_special_id(tok, LLM_TOK_UNK))
+            goto done;
+    /* A SentencePiece vocabulary with no " " piece encodes the dummy prefix
+     * as the byte token <0x20>, which decode keeps (as SentencePiece does):
+     * the one accepted difference (reported; real vocabularies have " "). */
+    if (n_bytes == len + 1 && out[0] == ' ' && memcmp(out + 1, text, len) == 0)
+        goto done;
     if (n_bytes != len || (len && memcmp(out, text, len) != 0)) {
         fprintf(stderr, "round trip: %zu bytes in, %zu out (flags %u)\n", len, n_bytes, flags);
         abort();
@@ -54,15 +64,24 @@ static void fuzz_tok_roundtrip(const llm_tokenizer *tok, const uint8_t *text, si
         FUZZ_CHECK(llm_tok_stream_flush(piece, sizeof piece, &np, &st) == LLM_OK);
         FUZZ_CHECK(total + np == len && memcmp(out + total, piece, np) == 0);
     }
-    /* each id is a token whose piece maps back to an id with the same bytes */
+    /* each id's piece maps back to a token with the same bytes (byte-fallback
+     * tokens of SentencePiece vocabularies are neither ordinary nor special,
+     * so their raw byte may be NOT_FOUND) */
     for (i = 0; i < n_ids && i < 64; i++) {
-        char piece[4096];
-        size_t np = 0;
+        char piece[4096], again[4096];
+        size_t np = 0, na = 0;
         llm_token back = -1;
         if (llm_tokenizer_token_to_piece(piece, sizeof piece, &np, tok, ids[i]) != LLM_OK)
             continue;
-        FUZZ_CHECK(llm_tokenizer_piece_to_token(&back, tok, piece, np) == LLM_OK);
-        FUZZ_CHECK(back >= 0);
+        rc = llm_tokenizer_piece_to_token(&back, tok, piece, np);
+        FUZZ_CHECK(rc == LLM_OK || rc == LLM_ERR_NOT_FOUND);
+        if (rc == LLM_OK) {
+            FUZZ_CHECK(llm_tokenizer_token_to_piece(again, sizeof again, &na, tok, back) ==
+                       LLM_OK);
+            FUZZ_CHECK(na == np && memcmp(again, piece, np) == 0);
+        } else {
+            FUZZ_CHECK(back == -1);
+        }
     }
 done:
     free(out);
@@ -71,7 +90,7 @@ done:
 
 /* Sanity of a freshly loaded tokenizer: the accessors answer in range and
  * encode/decode hold on a fixed text and on the fuzz input itself. */
-static void fuzz_tok_exercise(const llm_tokenizer *tok, const uint8_t *data, size_t n) {
+static inline void fuzz_tok_exercise(const llm_tokenizer *tok, const uint8_t *data, size_t n) {
     static const char fixed[] = "Hello, world! 123 <|endoftext|> \xc3\xa9\xe2\x82\xac \xff\xfe";
     size_t nv = llm_tokenizer_n_vocab(tok);
     int k;

@@ -102,6 +102,8 @@ int main(int argc, char **argv) {
     c.n_embd = 8;
     c.n_layer = 1;
     c.n_head = 2;
+    c.n_head_kv = 2;
+    c.n_ff = 32;
     ok(llm_model_create(&m, &c, 1, NULL), "create gpt2");
     ok(llm_model_set_tokenizer(m, tok), "set tokenizer");
     ok(llm_model_save(m, out(p, "model", "gpt2_tok.gguf")), "save gpt2");

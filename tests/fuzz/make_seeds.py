@@ -10,6 +10,7 @@ program writes). Writes:
   safetensors/*.safetensors             tiny GPT-2 and Llama weights
   import_hf/*.txt                       config.json SEP model.safetensors
                                         [SEP vocab.json SEP merges.txt]
+  import_sharded/*.txt                  config.json SEP index.json SEP 2 shards
   llama2c/*.bin                         llama2.c checkpoints (v0, v1)
   roundtrip/*                           selector byte + text
   tok_gpt2dir, tok_json, tok_tiktoken   from tok_hfdir/bpe.txt
@@ -215,6 +216,14 @@ def main():
                               b"don't I'll   spaces\r\n", b"x" * 200]):
         for sel in (0, 1, 2, 3, 4 | 0, 4 | 3):
             out("roundtrip", "t%d_%d" % (i, sel), bytes([sel]) + text)
+    # sharded: the llama tensors split over two files, with the index
+    cfg, t = llama()
+    half = len(t) // 2
+    names = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    index = {"metadata": {"total_size": 0},
+             "weight_map": {n: names[0 if i < half else 1] for i, (n, _, _) in enumerate(t)}}
+    out("import_sharded", "llama.txt", json.dumps(cfg).encode() + SEP +
+        json.dumps(index).encode() + SEP + safetensors(t[:half]) + SEP + safetensors(t[half:]))
     derived()
 
 

@@ -10,9 +10,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The input being run, written to ./replay-crash.bin when the target
+ * aborts or a sanitizer reports (so a finding can be added to regress/). */
+static const uint8_t *cur_data;
+static size_t cur_size;
+
+static void dump_input(void) {
+    int fd = open("replay-crash.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        if (cur_size && write(fd, cur_data, cur_size) < 0) {
+            /* nothing to do in a dying process */
+        }
+        close(fd);
+    }
+}
+
+static void on_signal(int sig) {
+    static const char msg[] = "replay: input written to replay-crash.bin\n";
+    dump_input();
+    if (write(2, msg, sizeof msg - 1) < 0) {
+        /* ignore */
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Weak: present only in sanitizer builds. */
+void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
+
+static void run_one(const uint8_t *data, size_t size) {
+    cur_data = data;
+    cur_size = size;
+    LLVMFuzzerTestOneInput(data, size);
+}
 
 typedef struct blob {
     uint8_t *data;
@@ -86,12 +123,16 @@ int main(int argc, char **argv) {
         else
             add_path(argv[i]);
     }
+    signal(SIGABRT, on_signal);
+    signal(SIGSEGV, on_signal);
+    if (__sanitizer_set_death_callback)
+        __sanitizer_set_death_callback(dump_input);
     if (n_seeds == 0) {
         fprintf(stderr, "replay: no seed files\n");
         return 1;
     }
     for (i = 0; i < (int)n_seeds; i++)
-        LLVMFuzzerTestOneInput(seeds[i].data, seeds[i].size);
+        run_one(seeds[i].data, seeds[i].size);
     buf = malloc(1 << 20);
     for (r = 0; r < runs; r++) {
         const blob *s = &seeds[rnd() % n_seeds];
@@ -124,7 +165,7 @@ int main(int argc, char **argv) {
             }
             }
         }
-        LLVMFuzzerTestOneInput(buf, n);
+        run_one(buf, n);
     }
     free(buf);
     for (i = 0; i < (int)n_seeds; i++)
