@@ -918,60 +918,8 @@ int llm_model_save(const llm_model *mc, const char *path) {
         return llm__err(&m->obj, rc, "llm_model_save: %s: the tokenizer cannot be stored: %s",
                         path, msg);
     }
-    if (m->tok) {
-        kv_str(kv, &n_kv, "tokenizer.ggml.model", spec.model, strlen(spec.model));
-        if (spec.pre)
-            kv_str(kv, &n_kv, "tokenizer.ggml.pre", spec.pre, strlen(spec.pre));
-        memset(&kv[n_kv], 0, sizeof kv[n_kv]);
-        kv[n_kv].key = "tokenizer.ggml.tokens";
-        kv[n_kv].type = LLM__GGUF_ARRAY;
-        kv[n_kv].arr_type = LLM__GGUF_STRING;
-        kv[n_kv].n = spec.n_tokens;
-        kv[n_kv].strs = spec.tokens;
-        kv[n_kv].str_lens = spec.token_lens;
-        n_kv++;
-        if (spec.scores) {
-            memset(&kv[n_kv], 0, sizeof kv[n_kv]);
-            kv[n_kv].key = "tokenizer.ggml.scores";
-            kv[n_kv].type = LLM__GGUF_ARRAY;
-            kv[n_kv].arr_type = LLM__GGUF_F32;
-            kv[n_kv].n = spec.n_tokens;
-            kv[n_kv].arr = spec.scores;
-            n_kv++;
-        }
-        if (spec.token_types) {
-            memset(&kv[n_kv], 0, sizeof kv[n_kv]);
-            kv[n_kv].key = "tokenizer.ggml.token_type";
-            kv[n_kv].type = LLM__GGUF_ARRAY;
-            kv[n_kv].arr_type = LLM__GGUF_I32;
-            kv[n_kv].n = spec.n_tokens;
-            kv[n_kv].arr = spec.token_types;
-            n_kv++;
-        }
-        if (spec.n_merges) {
-            memset(&kv[n_kv], 0, sizeof kv[n_kv]);
-            kv[n_kv].key = "tokenizer.ggml.merges";
-            kv[n_kv].type = LLM__GGUF_ARRAY;
-            kv[n_kv].arr_type = LLM__GGUF_STRING;
-            kv[n_kv].n = spec.n_merges;
-            kv[n_kv].strs = spec.merges;
-            kv[n_kv].str_lens = spec.merge_lens;
-            n_kv++;
-        }
-        if (spec.bos_id >= 0)
-            kv_u32(kv, &n_kv, "tokenizer.ggml.bos_token_id", (uint32_t)spec.bos_id);
-        if (spec.eos_id >= 0)
-            kv_u32(kv, &n_kv, "tokenizer.ggml.eos_token_id", (uint32_t)spec.eos_id);
-        if (spec.unk_id >= 0)
-            kv_u32(kv, &n_kv, "tokenizer.ggml.unknown_token_id", (uint32_t)spec.unk_id);
-        if (spec.pad_id >= 0)
-            kv_u32(kv, &n_kv, "tokenizer.ggml.padding_token_id", (uint32_t)spec.pad_id);
-        memset(&kv[n_kv], 0, sizeof kv[n_kv]);
-        kv[n_kv].key = "tokenizer.ggml.add_bos_token";
-        kv[n_kv].type = LLM__GGUF_BOOL;
-        kv[n_kv].u = spec.add_bos ? 1 : 0;
-        n_kv++;
-    }
+    if (m->tok)
+        n_kv += llm__tokgguf_kv(&kv[n_kv], &spec);
     wt = llm__mem_calloc(&m->obj.mem, m->n_tensors, sizeof *wt);
     if (!wt)
         return llm__err(&m->obj, LLM_ERR_NOMEM, "llm_model_save: out of memory");

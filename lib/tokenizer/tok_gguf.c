@@ -170,66 +170,77 @@ int llm__tokgguf_load(llm_tokenizer **out, const char *path, const llm_tokenizer
     return st;
 }
 
+/* Appends one key of each kind to kv[*n]. */
+static void put(llm__gguf_wkv *kv, size_t *n, const char *key, uint32_t type) {
+    memset(&kv[*n], 0, sizeof kv[*n]);
+    kv[*n].key = key;
+    kv[*n].type = type;
+    ++*n;
+}
+
+size_t llm__tokgguf_kv(llm__gguf_wkv *kv, const llm__tok_spec *spec) {
+    static const char *const id_keys[4] = {
+        "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+        "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id"};
+    const int32_t ids[4] = {spec->bos_id, spec->eos_id, spec->unk_id, spec->pad_id};
+    size_t n = 0, i;
+    llm__gguf_wkv *k;
+    put(kv, &n, "tokenizer.ggml.model", LLM__GGUF_STRING);
+    kv[n - 1].str = spec->model;
+    kv[n - 1].str_len = strlen(spec->model);
+    if (spec->pre) {
+        put(kv, &n, "tokenizer.ggml.pre", LLM__GGUF_STRING);
+        kv[n - 1].str = spec->pre;
+        kv[n - 1].str_len = strlen(spec->pre);
+    }
+    put(kv, &n, "tokenizer.ggml.tokens", LLM__GGUF_ARRAY);
+    k = &kv[n - 1];
+    k->arr_type = LLM__GGUF_STRING;
+    k->n = spec->n_tokens;
+    k->strs = spec->tokens;
+    k->str_lens = spec->token_lens;
+    if (spec->scores) {
+        put(kv, &n, "tokenizer.ggml.scores", LLM__GGUF_ARRAY);
+        kv[n - 1].arr_type = LLM__GGUF_F32;
+        kv[n - 1].n = spec->n_tokens;
+        kv[n - 1].arr = spec->scores;
+    }
+    if (spec->token_types) {
+        put(kv, &n, "tokenizer.ggml.token_type", LLM__GGUF_ARRAY);
+        kv[n - 1].arr_type = LLM__GGUF_I32;
+        kv[n - 1].n = spec->n_tokens;
+        kv[n - 1].arr = spec->token_types;
+    }
+    if (spec->n_merges) {
+        put(kv, &n, "tokenizer.ggml.merges", LLM__GGUF_ARRAY);
+        k = &kv[n - 1];
+        k->arr_type = LLM__GGUF_STRING;
+        k->n = spec->n_merges;
+        k->strs = spec->merges;
+        k->str_lens = spec->merge_lens;
+    }
+    for (i = 0; i < 4; i++)
+        if (ids[i] >= 0) {
+            put(kv, &n, id_keys[i], LLM__GGUF_U32);
+            kv[n - 1].u = (uint64_t)ids[i];
+        }
+    put(kv, &n, "tokenizer.ggml.add_bos_token", LLM__GGUF_BOOL);
+    kv[n - 1].u = spec->add_bos != 0;
+    return n;
+}
+
 int llm__tokgguf_save(const llm_tokenizer *tok, const char *path) {
     llm__tok_spec spec;
-    llm__gguf_wkv kv[16];
-    size_t n = 0;
+    llm__gguf_wkv kv[1 + LLM__TOK_GGUF_MAX_KV];
+    size_t n = 1;
     int st;
     if ((st = llm__tok_get_spec(tok, &spec)) != LLM_OK)
         return st;
-    memset(kv, 0, sizeof kv);
-    kv[n].key = "general.architecture";
-    kv[n].type = LLM__GGUF_STRING;
-    kv[n].str = "tokenizer";
-    kv[n++].str_len = 9;
-    kv[n].key = "tokenizer.ggml.model";
-    kv[n].type = LLM__GGUF_STRING;
-    kv[n].str = spec.model;
-    kv[n++].str_len = strlen(spec.model);
-    if (spec.pre) {
-        kv[n].key = "tokenizer.ggml.pre";
-        kv[n].type = LLM__GGUF_STRING;
-        kv[n].str = spec.pre;
-        kv[n++].str_len = strlen(spec.pre);
-    }
-    if (spec.scores) {
-        kv[n].key = "tokenizer.ggml.scores";
-        kv[n].type = LLM__GGUF_ARRAY;
-        kv[n].arr_type = LLM__GGUF_F32;
-        kv[n].n = spec.n_tokens;
-        kv[n++].arr = spec.scores;
-    }
-    kv[n].key = "tokenizer.ggml.tokens";
-    kv[n].type = LLM__GGUF_ARRAY;
-    kv[n].arr_type = LLM__GGUF_STRING;
-    kv[n].n = spec.n_tokens;
-    kv[n].strs = spec.tokens;
-    kv[n++].str_lens = spec.token_lens;
-    kv[n].key = "tokenizer.ggml.token_type";
-    kv[n].type = LLM__GGUF_ARRAY;
-    kv[n].arr_type = LLM__GGUF_I32;
-    kv[n].n = spec.n_tokens;
-    kv[n++].arr = spec.token_types;
-    if (spec.n_merges) {
-        kv[n].key = "tokenizer.ggml.merges";
-        kv[n].type = LLM__GGUF_ARRAY;
-        kv[n].arr_type = LLM__GGUF_STRING;
-        kv[n].n = spec.n_merges;
-        kv[n].strs = spec.merges;
-        kv[n++].str_lens = spec.merge_lens;
-    }
-    if (spec.bos_id >= 0) {
-        kv[n].key = "tokenizer.ggml.bos_token_id";
-        kv[n].type = LLM__GGUF_U32;
-        kv[n++].u = (uint64_t)spec.bos_id;
-    }
-    if (spec.eos_id >= 0) {
-        kv[n].key = "tokenizer.ggml.eos_token_id";
-        kv[n].type = LLM__GGUF_U32;
-        kv[n++].u = (uint64_t)spec.eos_id;
-    }
-    kv[n].key = "tokenizer.ggml.add_bos_token";
-    kv[n].type = LLM__GGUF_BOOL;
-    kv[n++].u = spec.add_bos != 0;
+    memset(kv, 0, sizeof kv[0]);
+    kv[0].key = "general.architecture";
+    kv[0].type = LLM__GGUF_STRING;
+    kv[0].str = "tokenizer";
+    kv[0].str_len = 9;
+    n += llm__tokgguf_kv(kv + 1, &spec);
     return llm__gguf_write(path, kv, n, NULL, 0, 0, NULL);
 }

@@ -10,6 +10,7 @@
 #ifndef LLM_TOK_SPEC_H
 #define LLM_TOK_SPEC_H
 
+#include "format/gguf.h"
 #include "llm_core.h"
 
 typedef struct llm__tok_spec {
@@ -37,5 +38,11 @@ LLM_INTERNAL int llm__tok_from_spec(llm_tokenizer **out, const llm__tok_spec *sp
 /* Fills *spec with views into `tok` (valid while tok lives) for writing
  * a GGUF file. */
 LLM_INTERNAL int llm__tok_get_spec(const llm_tokenizer *tok, llm__tok_spec *spec);
+
+/* The tokenizer.ggml.* keys of a spec, for a GGUF writer: fills at most
+ * LLM__TOK_GGUF_MAX_KV entries of kv (views into spec) and returns how
+ * many. Shared by the model writer and the tokenizer-only GGUF file. */
+#define LLM__TOK_GGUF_MAX_KV 12
+LLM_INTERNAL size_t llm__tokgguf_kv(llm__gguf_wkv *kv, const llm__tok_spec *spec);
 
 #endif
