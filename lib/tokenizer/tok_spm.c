@@ -196,9 +196,31 @@ static int hexval(uint8_t c) {
     return -1;
 }
 
+/* Reads a whole file into a block of max(size, 1) bytes from mem. */
+static int read_whole(const char *path, const llm__mem *mem, uint8_t **out, long *out_sz) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long sz = 0;
+    *out = NULL;
+    if (!f)
+        return llm__err(NULL, LLM_ERR_IO, "%s: cannot open", path);
+    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        !(buf = llm__mem_alloc(mem, (size_t)sz ? (size_t)sz : 1)) ||
+        fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+        fclose(f);
+        llm__mem_free(mem, buf, (size_t)sz ? (size_t)sz : 1);
+        return llm__err(NULL, buf ? LLM_ERR_IO : LLM_ERR_NOMEM, "%s: cannot read the file",
+                        path);
+    }
+    fclose(f);
+    *out = buf;
+    *out_sz = sz;
+    return LLM_OK;
+}
+
+
 int llm__tokspm_load_bin(llm_tokenizer **out, const char *path, const llm_tokenizer_opts *o) {
     llm__mem mem;
-    FILE *f;
     long sz = 0;
     uint8_t *buf = NULL;
     size_t pos, n_tok = 0, id;
@@ -208,18 +230,8 @@ int llm__tokspm_load_bin(llm_tokenizer **out, const char *path, const llm_tokeni
         return llm__err(NULL, LLM_ERR_UNSUPPORTED, "%s: opts.pattern and opts.special do not "
                         "apply to SentencePiece tokenizers", path);
     llm__mem_init(&mem, o->alloc, o->alloc_ud);
-    f = fopen(path, "rb");
-    if (!f)
-        return llm__err(NULL, LLM_ERR_IO, "%s: cannot open", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        !(buf = llm__mem_alloc(&mem, (size_t)sz ? (size_t)sz : 1)) ||
-        fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        llm__mem_free(&mem, buf, (size_t)sz ? (size_t)sz : 1);
-        return llm__err(NULL, buf ? LLM_ERR_IO : LLM_ERR_NOMEM, "%s: cannot read the file",
-                        path);
-    }
-    fclose(f);
+    if ((st = read_whole(path, &mem, &buf, &sz)) != LLM_OK)
+        return st;
     /* pass 0 counts and checks the records, pass 1 stores them */
     for (pass = 0; pass < 2 && st == LLM_OK; pass++) {
         uint32_t maxlen;
@@ -424,7 +436,6 @@ static int spm_scan(const uint8_t *buf, size_t n, spm_info *in, const char *path
 
 int llm__tokspm_load_model(llm_tokenizer **out, const char *path, const llm_tokenizer_opts *o) {
     llm__mem mem;
-    FILE *f;
     long sz = 0;
     uint8_t *buf = NULL, *txt = NULL;
     size_t txt_cap = 0, id = 0;
@@ -438,18 +449,8 @@ int llm__tokspm_load_model(llm_tokenizer **out, const char *path, const llm_toke
         return llm__err(NULL, LLM_ERR_UNSUPPORTED, "%s: opts.pattern and opts.special do not "
                         "apply to SentencePiece tokenizers", path);
     llm__mem_init(&mem, o->alloc, o->alloc_ud);
-    f = fopen(path, "rb");
-    if (!f)
-        return llm__err(NULL, LLM_ERR_IO, "%s: cannot open", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-        !(buf = llm__mem_alloc(&mem, (size_t)sz ? (size_t)sz : 1)) ||
-        fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        llm__mem_free(&mem, buf, (size_t)sz ? (size_t)sz : 1);
-        return llm__err(NULL, buf ? LLM_ERR_IO : LLM_ERR_NOMEM, "%s: cannot read the file",
-                        path);
-    }
-    fclose(f);
+    if ((st = read_whole(path, &mem, &buf, &sz)) != LLM_OK)
+        return st;
     st = spm_scan(buf, (size_t)sz, &in, path);
     if (st == LLM_OK && in.n_pieces == 0)
         st = llm__err(NULL, LLM_ERR_BAD_FILE, "%s: no pieces (not a SentencePiece model?)", path);
