@@ -27,9 +27,10 @@ LLM_INTERNAL void llm__pool_run(llm__pool *p, llm__pool_fn fn, void *arg, int n_
 /* Row-major single-precision matrix product
  *     C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C[M,N]
  * where op(X) is X (trans 0) or its transpose (trans 1), as cblas_sgemm
- * with CblasRowMajor. One cblas_sgemm under a process-wide lock, because
- * the serial OpenBLAS is not reentrant (gemm.c); `pool` is unused until a
- * reentrant BLAS lets the product be sliced over it. Thread-safe. */
+ * with CblasRowMajor. Sliced over `pool` (NULL: the calling thread); the
+ * result is bit-identical for any pool size (gemm.c). Thread-safe, but
+ * must not be given the pool from inside one of that pool's tasks (pass
+ * NULL there: the pool runs one job at a time). */
 LLM_INTERNAL void llm__gemm(llm__pool *pool, int trans_a, int trans_b, int M, int N, int K,
                             float alpha, const float *A, int lda, const float *B, int ldb,
                             float beta, float *C, int ldc);

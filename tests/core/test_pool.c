@@ -101,18 +101,26 @@ static void check_gemm(llm__pool *p1, llm__pool *p2, int ta, int tb, int M, int 
 
 static void test_gemm_matches_reference(void **state) {
     llm__mem m;
-    llm__pool *p2 = NULL;
+    llm__pool *p2 = NULL, *p3 = NULL;
     static const int sizes[][3] = {{1, 1, 1}, {3, 5, 7}, {64, 64, 64}, {100, 37, 129},
-                                   {37, 300, 65}, {257, 129, 96}, {1, 768, 768}, {130, 2, 300}};
+                                   {37, 300, 65}, {257, 129, 96}, {1, 768, 768}, {130, 2, 300},
+                                   /* large enough to be sliced: by columns, by rows,
+                                    * slices that end inside a 64-wide block */
+                                   {300, 500, 200}, {1000, 70, 50}, {200, 64, 1000},
+                                   {129, 1023, 33}};
     size_t i;
     int ta, tb;
     (void)state;
     llm__mem_init(&m, NULL, NULL);
     assert_int_equal(llm__pool_create(&p2, 2, &m), LLM_OK);
+    assert_int_equal(llm__pool_create(&p3, 3, &m), LLM_OK);
     for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         for (ta = 0; ta < 2; ta++)
-            for (tb = 0; tb < 2; tb++)
+            for (tb = 0; tb < 2; tb++) {
                 check_gemm(NULL, p2, ta, tb, sizes[i][0], sizes[i][1], sizes[i][2]);
+                check_gemm(p2, p3, ta, tb, sizes[i][0], sizes[i][1], sizes[i][2]);
+            }
+    llm__pool_free(p3);
     llm__pool_free(p2);
 }
 
