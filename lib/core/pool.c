@@ -8,13 +8,21 @@
  *
  * A job is a parallel for: fn(arg, task, n_tasks) for task in
  * [0, n_tasks). Tasks are claimed through an atomic counter, so uneven
- * tasks balance themselves. Workers sleep on a condition variable between
- * jobs (no spinning: an idle game must not burn a core).
+ * tasks balance themselves. Between jobs a worker first polls for the
+ * next one for LLM__POOL_SPIN_NS, then sleeps on a condition variable: a
+ * decoding step posts a job every few tens of microseconds, and waking a
+ * sleeping thread costs about as much, while an idle game must not burn a
+ * core (after the short poll nothing runs). The caller waits for the end
+ * of a job the same way.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "llm_pool.h"
+
+/* How long a thread polls before it sleeps (see above). */
+#define LLM__POOL_SPIN_NS 50000
 
 struct llm__pool {
     llm__mem mem;
@@ -23,7 +31,7 @@ struct llm__pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;      /* a new job, or shutdown */
     pthread_cond_t done;      /* the last task of a job finished */
-    uint64_t generation;      /* bumped per job, under lock */
+    _Atomic uint64_t generation; /* bumped per job, under lock; polled without */
     int active;               /* workers inside run_tasks, under lock */
     int shutdown;
     /* the current job */
@@ -33,6 +41,38 @@ struct llm__pool {
     atomic_int next_task;     /* next task index to claim */
     atomic_int tasks_left;    /* tasks not finished yet */
 };
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Polls until *g differs from `seen` (g not NULL) or *left reaches 0 (g
+ * NULL), or LLM__POOL_SPIN_NS pass. Returns 1 when it happened. */
+static int spin_until(_Atomic uint64_t *g, uint64_t seen, atomic_int *left) {
+    uint64_t start = 0;
+    unsigned i;
+    for (i = 0;; i++) {
+        if (g ? atomic_load_explicit(g, memory_order_acquire) != seen
+              : atomic_load_explicit(left, memory_order_acquire) == 0)
+            return 1;
+        if ((i & 63) == 0) {
+            uint64_t t = now_ns();
+            if (i == 0)
+                start = t;
+            else if (t - start > LLM__POOL_SPIN_NS)
+                return 0;
+        }
+        cpu_relax();
+    }
+}
 
 static void run_tasks(llm__pool *p) {
     int t;
@@ -50,6 +90,8 @@ static void *worker_main(void *arg) {
     llm__pool *p = arg;
     uint64_t seen = 0;
     for (;;) {
+        /* shutdown also bumps the generation, so the poll sees it */
+        spin_until(&p->generation, seen, NULL);
         pthread_mutex_lock(&p->lock);
         while (!p->shutdown && p->generation == seen)
             pthread_cond_wait(&p->wake, &p->lock);
@@ -108,6 +150,7 @@ void llm__pool_free(llm__pool *p) {
         return;
     pthread_mutex_lock(&p->lock);
     p->shutdown = 1;
+    p->generation++;
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (i = 0; i < p->n_threads - 1; i++)
@@ -145,6 +188,7 @@ void llm__pool_run(llm__pool *p, llm__pool_fn fn, void *arg, int n_tasks) {
 
     run_tasks(p);
 
+    spin_until(NULL, 0, &p->tasks_left);
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->tasks_left) > 0 || p->active > 0)
         pthread_cond_wait(&p->done, &p->lock);
