@@ -8,6 +8,14 @@
  * optionally .gz) is used as is; any other file is text, encoded with
  * --tokenizer PATH or the model's own tokenizer, or else as bytes (one
  * token per byte, vocabulary 256), nothing added.
+ *
+ * --distributed mpi (when built with libllm_mpi, LLM_CLI_HAVE_MPI): every
+ * rank of `mpirun -np R libllm train ...` builds the same model and
+ * trainer with per-rank batch B and attaches it to MPI, so the job trains
+ * like one process with batch R*B. Only rank 0 prints and writes files;
+ * every rank reads the data and the --resume checkpoint itself. A failed
+ * rank exits without finalising MPI (a collective may be pending), and
+ * mpirun then ends the job.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +23,9 @@
 #include <time.h>
 
 #include "cli.h"
+#ifdef LLM_CLI_HAVE_MPI
+#include "llm_mpi.h"
+#endif
 
 static void usage(FILE *f) {
     fputs("Usage: libllm train (--config gpt2|llama [sizes] | --model INIT.gguf) --data FILE\n"
@@ -52,6 +63,12 @@ static void usage(FILE *f) {
           "  --clip C            global gradient-norm clip, 0 = off (1.0)\n"
           "  --seed S            model init and batch RNG seed (1)\n"
           "  --threads N         threads (1)\n"
+          "Distributed (data-parallel):\n"
+          "  --distributed mpi   one rank of `mpirun -np R libllm train ...`: --batch is\n"
+          "                      per rank (global batch R*B, same losses as one process\n"
+          "                      with batch R*B); rank 0 prints and writes files\n"
+          "  --reduce-timeout S  seconds a collective may take before the step fails\n"
+          "                      with an error instead of hanging (120)\n"
           "Output:\n"
           "  --out OUT.gguf      save the trained model\n"
           "  --checkpoint F      save a training checkpoint at the end (and every\n"
@@ -61,6 +78,8 @@ static void usage(FILE *f) {
           "                      continue later with --resume)\n"
           "  --json              one JSON line per step on stdout:\n"
           "                      {\"step\", \"loss\", \"lr\", \"grad_norm\", \"tokens_per_s\"}\n"
+          "                      (distributed: also \"world_size\", \"comm_bytes\" this\n"
+          "                      rank all-reduced and \"comm_wait_ms\" it waited)\n"
           "                      and {\"step\", \"val_loss\"}\n"
           "  --plot FILE.png     draw the loss curves (training blue, validation\n"
           "                      red; x: steps, y: loss, ranges printed on stderr)\n"
@@ -93,6 +112,8 @@ static int is_token_file(const char *path) {
 
 typedef struct args {
     const char *config, *model, *data, *tokenizer, *out, *checkpoint, *resume, *schedule, *plot;
+    const char *distributed;
+    double reduce_timeout;
     unsigned long long n_layer, n_embd, n_head, n_head_kv, n_ff, n_ctx, n_vocab;
     unsigned long long steps, batch, seq, accum, warmup, seed, threads, eval_every, ckpt_every;
     unsigned long long stop_at;
@@ -128,12 +149,14 @@ static int parse(args *a, int argc, char **argv) {
         struct { const char *name; double *p; } dbls[] = {
             {"--lr", &a->lr}, {"--min-lr", &a->min_lr}, {"--weight-decay", &a->wd},
             {"--beta1", &a->beta1}, {"--beta2", &a->beta2}, {"--eps", &a->eps},
-            {"--clip", &a->clip}, {"--val-fraction", &a->val_fraction}};
+            {"--clip", &a->clip}, {"--val-fraction", &a->val_fraction},
+            {"--reduce-timeout", &a->reduce_timeout}};
         struct { const char *name; const char **p; } strs[] = {
             {"--config", &a->config}, {"--model-config", &a->config}, {"--model", &a->model},
             {"--init", &a->model}, {"--data", &a->data}, {"--tokenizer", &a->tokenizer},
             {"--out", &a->out}, {"--checkpoint", &a->checkpoint}, {"--resume", &a->resume},
-            {"--schedule", &a->schedule}, {"--plot", &a->plot}};
+            {"--schedule", &a->schedule}, {"--plot", &a->plot},
+            {"--distributed", &a->distributed}};
         size_t k;
         int done = 0;
         if (cli_is_help(o)) {
@@ -197,6 +220,16 @@ static int parse(args *a, int argc, char **argv) {
                                "--threads must be positive");
     if (a->min_lr < 0)
         a->min_lr = a->lr / 10.0;
+    if (a->distributed && strcmp(a->distributed, "mpi") != 0)
+        return cli_usage_error("train", "train: --distributed must be mpi, got '%s'",
+                               a->distributed);
+#ifndef LLM_CLI_HAVE_MPI
+    if (a->distributed)
+        return cli_usage_error("train", "train: --distributed mpi: this libllm was built "
+                               "without MPI (install libopenmpi-dev and rebuild)");
+#endif
+    if (a->reduce_timeout != 0 && !a->distributed)
+        return cli_usage_error("train", "train: --reduce-timeout needs --distributed mpi");
     return 0;
 }
 
@@ -385,8 +418,30 @@ int cmd_train(int argc, char **argv) {
     int rc, bytes = 0, status = CLI_FAIL;
     double t0, t_start;
     int32_t n_vocab;
+    uint32_t rank = 0, world = 1;
+#ifdef LLM_CLI_HAVE_MPI
+    llm_mpi *mpi = NULL;
+    uint64_t comm_bytes = 0, comm_prev = 0;
+    double comm_wait = 0.0, comm_wait_prev = 0.0;
+#endif
     if ((rc = parse(&a, argc, argv)) != 0)
         return rc < 0 ? CLI_OK : rc;
+#ifdef LLM_CLI_HAVE_MPI
+    if (a.distributed) {
+        llm_mpi_opts mo;
+        LLM_MPI_OPTS_INIT(&mo);
+        mo.timeout_s = a.reduce_timeout;
+        if ((rc = llm_mpi_create(&mpi, &mo)) != LLM_OK) {
+            fprintf(stderr, "libllm: error: cannot start MPI: %s: %s\n", llm_status_str(rc),
+                    llm_mpi_last_errmsg());
+            return CLI_FAIL;
+        }
+        llm_mpi_rank(&rank, mpi);
+        llm_mpi_world_size(&world, mpi);
+        if (rank != 0) /* only rank 0 prints (errors excepted) and writes */
+            a.quiet = 1, a.json = 0;
+    }
+#endif
     if (a.tokenizer) {
         rc = llm_tokenizer_load(&own_tok, a.tokenizer, NULL);
         if (rc)
@@ -445,17 +500,39 @@ int cmd_train(int argc, char **argv) {
         cli_status_error(rc, NULL, "cannot create the trainer");
         goto done;
     }
+#ifdef LLM_CLI_HAVE_MPI
+    /* before the resume: the checkpoint holds the global batch R*B */
+    if (mpi && (rc = llm_mpi_attach(mpi, tr)) != LLM_OK) {
+        cli_error("rank %u: cannot join the MPI group: %s: %s", (unsigned)rank,
+                  llm_status_str(rc), llm_mpi_errmsg(mpi));
+        goto done;
+    }
+#endif
     if (a.resume && (rc = llm_trainer_load(tr, a.resume)) != LLM_OK) {
         cli_status_error(rc, tr, "cannot resume from %s", a.resume);
         goto done;
     }
+#ifdef LLM_CLI_HAVE_MPI
+    if (mpi) {
+        /* every rank must hold the same tokens and start at the same step */
+        uint64_t st = 0;
+        llm_trainer_n_steps(&st, tr);
+        if ((rc = llm_mpi_check_same(mpi, ids, n * sizeof *ids, "the training data")) !=
+                LLM_OK ||
+            (rc = llm_mpi_check_same(mpi, &st, sizeof st, "the starting step")) != LLM_OK) {
+            cli_error("rank %u: %s: %s", (unsigned)rank, llm_status_str(rc),
+                      llm_mpi_errmsg(mpi));
+            goto done;
+        }
+    }
+#endif
     BT = a.batch * a.seq;
     ntok = BT * a.accum;
     n_val = a.val_fraction > 0 ? (size_t)((double)n * a.val_fraction) : 0;
     n_train = n - n_val;
-    if (n_train < BT + 1) {
-        cli_error("%s: %zu training tokens, fewer than one batch of B*T+1 = %zu", a.data, n_train,
-                  BT + 1);
+    if (n_train < BT * world + 1) {
+        cli_error("%s: %zu training tokens, fewer than one batch of R*B*T+1 = %zu", a.data,
+                  n_train, BT * world + 1);
         goto done;
     }
     if (n_val && n_val < BT + 1) {
@@ -477,8 +554,11 @@ int cmd_train(int argc, char **argv) {
     llm_trainer_n_steps(&step, tr);
     first_step = step;
     if (!a.quiet)
-        fprintf(stderr, "train: %zu tokens (%zu validation), %llu steps of %zu tokens\n", n,
-                n_val, a.steps, ntok);
+        fprintf(stderr, "train: %zu tokens (%zu validation), %llu steps of %zu tokens%s\n", n,
+                n_val, a.steps, ntok * world, world > 1 ? " (all ranks)" : "");
+    if (!a.quiet && a.distributed)
+        fprintf(stderr, "train: %u MPI ranks, batch %llu per rank, global batch %llu\n",
+                (unsigned)world, a.batch, a.batch * world);
     t_start = now_s();
     for (; step < a.steps && (!a.stop_at || step < a.stop_at); step++) {
         float loss;
@@ -494,10 +574,23 @@ int cmd_train(int argc, char **argv) {
             goto done;
         }
         dt = now_s() - t0;
-        tps = (double)ntok / dt;
+        tps = (double)ntok * world / dt; /* the whole group's tokens */
         if (tlosses)
             tlosses[n_tl++] = loss;
         llm_trainer_grad_norm(&gn, tr);
+#ifdef LLM_CLI_HAVE_MPI
+        if (a.json && mpi) {
+            llm_mpi_stats(&comm_bytes, NULL, &comm_wait, mpi);
+            printf("{\"step\": %llu, \"loss\": %.9g, \"lr\": %.6g, \"grad_norm\": %.6g, "
+                   "\"tokens_per_s\": %.1f, \"world_size\": %u, \"comm_bytes\": %llu, "
+                   "\"comm_wait_ms\": %.3f}\n",
+                   (unsigned long long)step, (double)loss, lr, gn, tps, (unsigned)world,
+                   (unsigned long long)(comm_bytes - comm_prev),
+                   1e3 * (comm_wait - comm_wait_prev));
+            comm_prev = comm_bytes;
+            comm_wait_prev = comm_wait;
+        } else
+#endif
         if (a.json)
             printf("{\"step\": %llu, \"loss\": %.9g, \"lr\": %.6g, \"grad_norm\": %.6g, "
                    "\"tokens_per_s\": %.1f}\n",
@@ -529,7 +622,7 @@ int cmd_train(int argc, char **argv) {
         }
         if (a.json)
             fflush(stdout);
-        if (a.checkpoint && a.ckpt_every && (step + 1) % a.ckpt_every == 0 &&
+        if (rank == 0 && a.checkpoint && a.ckpt_every && (step + 1) % a.ckpt_every == 0 &&
             (rc = llm_trainer_save(tr, a.checkpoint)) != LLM_OK) {
             cli_status_error(rc, tr, "cannot save the checkpoint %s", a.checkpoint);
             goto done;
@@ -537,15 +630,26 @@ int cmd_train(int argc, char **argv) {
     }
     if (!a.quiet)
         fputc('\n', stderr);
-    if (a.checkpoint && (rc = llm_trainer_save(tr, a.checkpoint)) != LLM_OK) {
+#ifdef LLM_CLI_HAVE_MPI
+    if (mpi && !a.quiet) {
+        uint64_t nb = 0;
+        double ws = 0.0;
+        llm_mpi_stats(&nb, NULL, &ws, mpi);
+        if (step > first_step)
+            fprintf(stderr, "mpi: %u ranks, %llu bytes all-reduced per step and rank, %.3f s "
+                    "spent waiting for collectives\n", (unsigned)world,
+                    (unsigned long long)(nb / (step - first_step)), ws);
+    }
+#endif
+    if (rank == 0 && a.checkpoint && (rc = llm_trainer_save(tr, a.checkpoint)) != LLM_OK) {
         cli_status_error(rc, tr, "cannot save the checkpoint %s", a.checkpoint);
         goto done;
     }
-    if (a.out && (rc = llm_model_save(m, a.out)) != LLM_OK) {
+    if (rank == 0 && a.out && (rc = llm_model_save(m, a.out)) != LLM_OK) {
         cli_status_error(rc, m, "cannot save the model %s", a.out);
         goto done;
     }
-    if (a.plot && n_tl && write_plot(a.plot, tlosses, n_tl, first_step, vlosses, vsteps, n_vl,
+    if (rank == 0 && a.plot && n_tl && write_plot(a.plot, tlosses, n_tl, first_step, vlosses, vsteps, n_vl,
                                      a.steps) != CLI_OK)
         goto done;
     status = CLI_OK;
@@ -562,5 +666,12 @@ done:
     llm_trainer_free(tr);
     llm_model_free(m);
     llm_tokenizer_free(own_tok);
+#ifdef LLM_CLI_HAVE_MPI
+    /* on failure MPI is left as it is (a collective may be pending, and
+     * MPI_Finalize would wait for the other ranks): the exit status tells
+     * mpirun to end the job */
+    if (mpi && status == CLI_OK)
+        llm_mpi_free(mpi);
+#endif
     return status;
 }

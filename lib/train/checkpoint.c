@@ -8,7 +8,8 @@
  *          libllm.train.{arch, n_vocab, n_ctx, n_embd, n_layer, n_head,
  *          n_head_kv, n_ff, cfg_flags, norm_eps, rope_base} (the model
  *          config), libllm.train.{batch, seq_len, grad_accum} (what
- *          shapes a batch), libllm.train.{step, rng, cursor} (u64),
+ *          shapes a batch; batch is the global R*B of R data-parallel
+ *          workers, so any R' with R'*B' = R*B resumes it), libllm.train.{step, rng, cursor} (u64),
  *          libllm.train.grad_norm (f64), libllm.train.crc32;
  *   tensors for each model tensor, in the model's order: "<name>",
  *          "adam.m.<name>", "adam.v.<name>", F32, GGUF shapes.
@@ -49,7 +50,7 @@ static size_t shape_keys(const llm_trainer *tr, ckpt_u32 *k) {
     K("n_head_kv", c->n_head_kv);
     K("n_ff", c->n_ff);
     K("cfg_flags", c->flags);
-    K("batch", tr->B);
+    K("batch", tr->B * tr->R); /* global: R workers of B rows each */
     K("seq_len", tr->T);
     K("grad_accum", tr->K);
 #undef K

@@ -18,7 +18,15 @@ for f in include/llm.h "lib/libllm.so.$version" "lib/libllm.so.$major" lib/libll
          bin/libllm; do
   [ -e "$prefix/$f" ] || fail "install is missing $f"
 done
-[ "$(ls "$prefix/include")" = "llm.h" ] || fail "only llm.h may be installed in include/"
+# llm_mpi.h and libllm_mpi come only with the optional MPI component
+# (lib/mpi/build.cmake), and then with their pkg-config file.
+[ "$(ls "$prefix/include" | grep -v '^llm_mpi\.h$')" = "llm.h" ] ||
+  fail "only llm.h (and llm_mpi.h) may be installed in include/"
+if [ -e "$prefix/include/llm_mpi.h" ] || [ -e "$prefix/lib/libllm_mpi.so" ]; then
+  for f in include/llm_mpi.h lib/libllm_mpi.so.0 lib/pkgconfig/libllm_mpi.pc; do
+    [ -e "$prefix/$f" ] || fail "the MPI component is installed without $f"
+  done
+fi
 
 # The installed CLI finds its library without LD_LIBRARY_PATH.
 "$prefix/bin/libllm" --version | grep -q "libllm $version" || fail "installed CLI does not run"
