@@ -14,14 +14,17 @@
  * (4.3-6.1 ns, 2.1e-7); LayerNorm and RMSNorm were the same arithmetic
  * (kept bit for bit); the product keeps the decode path's own
  * matrix-vector kernel; RoPE uses float ω_i as PyTorch's float32
- * inv_freq (inference bits unchanged). Attention (decode against the KV
- * cache here, batched with saved probabilities in the trainer) and the
- * loss (exact here, fused with the gradient there) stay apart: see
- * lib/train/grad_ops.c. The backwards are in lib/train/grad_ops.c.
+ * inv_freq (inference bits unchanged). Attention runs tiled in attn.c
+ * for inference and training alike; llm__ops_attention below (one row,
+ * probabilities materialised) serves LLM_CTX_ATTENTION's capture. The
+ * losses of contexts and trainer are fused with the head in xent.c;
+ * llm__ops_logsumexp stays the exact one of llm_cross_entropy. The
+ * backwards are in lib/train/grad_ops.c, grad_attn.c and grad_xent.c.
  */
 #include <math.h>
 #include <string.h>
 
+#include "llm_matvec.h"
 #include "model/ops.h"
 
 /* ------------------------------------------------------------------------
@@ -65,24 +68,26 @@ static float dot(const float *a, const float *b, size_t n) {
 }
 
 /* One row of x times wᵀ (the decode path) is memory-bound: our own
- * matrix-vector kernel, rows of w split across the pool. It does not call
- * OpenBLAS, whose serial build is not safe for concurrent calls
- * (lib/core/gemm.c), and gives the same bits for any thread count. */
+ * matrix-vector kernel (lib/core/matvec*.c, the variant for this CPU:
+ * AVX-512, AVX2 or the plain-C reference), rows of w split across the
+ * pool. It does not call OpenBLAS, whose serial build is not safe for
+ * concurrent calls (lib/core/gemm.c), and gives the same bits for any
+ * thread count (each row is one kernel call on one thread). */
 typedef struct gemv_job {
     const float *x, *w;
     float *y;
     size_t K, N, chunk;
+    llm__mv_f32_fn kern;
 } gemv_job;
 
 static void gemv_task(void *arg, int task, int n_tasks) {
     const gemv_job *g = arg;
-    size_t lo = (size_t)task * g->chunk, hi, r;
+    size_t lo = (size_t)task * g->chunk, hi;
     (void)n_tasks;
     if (lo >= g->N)
         return;
     hi = g->N - lo < g->chunk ? g->N : lo + g->chunk;
-    for (r = lo; r < hi; r++)
-        g->y[r] += dot(g->w + r * g->K, g->x, g->K);
+    g->kern(g->y, g->w, g->x, g->K, lo, hi);
 }
 
 void llm__ops_matmul_ld(llm__pool *pool, float *y, size_t ldy, const float *x, const float *w,
@@ -112,7 +117,10 @@ void llm__ops_matmul_ld(llm__pool *pool, float *y, size_t ldy, const float *x, c
         g.y = y;
         g.K = K;
         g.N = N;
-        g.chunk = (N + (size_t)threads - 1) / (size_t)threads;
+        g.kern = llm__matvec_get()->f32;
+        /* Four tasks per thread, claimed dynamically: the caller keeps
+         * working while a sleeping worker wakes up. */
+        g.chunk = (N + 4 * (size_t)threads - 1) / (4 * (size_t)threads);
         tasks = (int)((N + g.chunk - 1) / g.chunk);
         if (tasks <= 1 || N * K < 4096) {
             g.chunk = N;

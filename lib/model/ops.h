@@ -83,7 +83,9 @@ LLM_INTERNAL void llm__ops_rope(float *x, size_t n_heads, size_t D, size_t pos,
 /* Softmax in place over n values (max-subtracted). */
 LLM_INTERNAL void llm__ops_softmax(float *x, size_t n);
 
-/* Causal attention of one query token at absolute position `pos`.
+/* Causal attention of one query token at absolute position `pos`, its
+ * probabilities materialised in `scores`: the kernel of LLM_CTX_ATTENTION's
+ * captured layer (every other attention runs tiled, lib/model/attn.h).
  * q: (NH*D); k, v: rows 0..pos of the sequence's keys and values, row
  * stride kv_stride floats, KV head j at offset j*D; out: (NH*D); scores:
  * scratch of pos+1 floats. Computes query heads h0..h1-1 only (so heads

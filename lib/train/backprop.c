@@ -6,24 +6,36 @@
  * llm__backprop_layout_acts for the trainer's B and T; every tensor the
  * backward reads was written by the forward of the same call. Parameter
  * gradients are only ever added to (+=), so K micro-batches accumulate;
- * the caller zeroes them before a step. The output head is processed in
- * chunks of tr->logit_rows rows (forward, loss and backward of a chunk
- * together), so at most LLM__TRAIN_LOGIT_FLOATS logits exist at once.
+ * the caller zeroes them before a step. The output head, its loss and
+ * its backward are one fused kernel (lib/train/grad_xent.c) run by blocks
+ * of tr->logit_rows rows and chunks of tr->logit_cols columns, so at most
+ * LLM__TRAIN_LOGIT_FLOATS logits exist at once. Attention is tiled
+ * (lib/model/attn.c, lib/train/grad_attn.c) and keeps only each row's
+ * log-sum-exp: no B x NH x T x T buffer exists.
  *
  * Kernels: the forward uses the inference kernels of lib/model/ops.c
  * (llm__ops_*: embedding, products, norms with saved statistics) wherever
  * one exists, so training and inference compute the same function with
  * the same code; llm__grad_* (lib/train/grad_ops.c) supplies the
- * backwards, the pool-split element-wise forwards, RoPE by sequence, the
- * batched attention that keeps its probabilities, and the fused
- * cross-entropy.
+ * backwards, the pool-split element-wise forwards and RoPE by sequence;
+ * attention is llm__attn_fwd (shared with inference) with the
+ * recomputing backward llm__gattn_bwd, the head llm__gxent_fwd_bwd.
+ *
+ * Data parallelism: as soon as the backward has finished the final norm,
+ * a block, or the embeddings, it tells allreduce.c (llm__allreduce_ready),
+ * which hands the now final gradient buckets to the caller's reduce hook
+ * on the step's last micro-batch, so communication overlaps the rest of
+ * the backward.
  *
  * Shapes: N = B*T rows, C width, F MLP width, V vocabulary, NH/NKV query
  * and key/value heads of D, Ekv = NKV*D, W3 = C + 2*Ekv.
  */
 #include <string.h>
 
+#include "model/attn.h"
 #include "model/ops.h"
+#include "train/grad_attn.h"
+#include "train/grad_xent.h"
 #include "train/grad_ops.h"
 #include "train/train.h"
 
@@ -86,11 +98,11 @@ size_t llm__backprop_layout_acts(llm_trainer *tr) {
     const int gpt2 = m->cfg.arch == LLM_ARCH_GPT2;
     float *base = tr->act_arena;
     llm__acts *a = &tr->a;
-    size_t off = 0, R = LLM__TRAIN_LOGIT_FLOATS / V;
+    size_t off = 0, R, Vc;
     uint32_t l;
-    R = R > 16 ? R / 16 * 16 : 16;
-    R = R < N ? R : N;
+    llm__xent_plan(N, V, LLM__TRAIN_LOGIT_FLOATS, 0, &R, &Vc);
     tr->logit_rows = R;
+    tr->logit_cols = Vc;
 #define TAKE(ptr, n)                                                           \
     do {                                                                       \
         if (base)                                                              \
@@ -112,7 +124,7 @@ size_t llm__backprop_layout_acts(llm_trainer *tr) {
                 TAKE(L->ln1_mean, N);
             TAKE(L->ln1_rstd, N);
             TAKE(L->qkv, N * W3);
-            TAKE(L->att, B * NH * T * T);
+            TAKE(L->lse, B * NH * T);
             TAKE(L->atty, N * C);
             TAKE(L->res2, N * C);
             TAKE(L->ln2, N * C);
@@ -130,12 +142,11 @@ size_t llm__backprop_layout_acts(llm_trainer *tr) {
             TAKE(A0->lnf_mean, N);
         TAKE(A0->lnf_rstd, N);
         TAKE(A0->losses, N);
-        TAKE(A0->logits, R * V);
+        TAKE(A0->logits, llm__xent_scratch_floats(R, Vc));
         TAKE(A0->dres, N * C);
         TAKE(A0->dln, N * C);
         TAKE(A0->datty, N * C);
         TAKE(A0->dqkv, N * W3);
-        TAKE(A0->datt, B * NH * T * T);
         TAKE(A0->dfc, N * F);
         if (!gpt2)
             TAKE(A0->dup, N * F);
@@ -169,6 +180,24 @@ static void norm_bwd(const llm_model *m, float *dx, float *dg, float *db, const 
         llm__grad_rmsnorm_bwd(dx, dg, dout, x, g, rstd, N, m->cfg.n_embd);
 }
 
+/* The attention of block A in attn.h's terms: q, k, v are column ranges
+ * of the fused rows qkv(N, W3); the output is atty(N, C). */
+static void attn_args(llm__attn_args *att, const llm__tlayer *A, size_t B, size_t T, size_t NH,
+                      size_t NKV, size_t D) {
+    const size_t C = NH * D, Ekv = NKV * D, W3 = C + 2 * Ekv;
+    memset(att, 0, sizeof *att);
+    att->n_seq = B;
+    att->T = T;
+    att->n_head = NH;
+    att->n_head_kv = NKV;
+    att->D = D;
+    att->q = A->qkv, att->ldq = W3, att->q_seq = T * W3;
+    att->k = A->qkv + C, att->ldk = W3, att->k_seq = T * W3;
+    att->v = A->qkv + C + Ekv, att->ldv = W3, att->v_seq = T * W3;
+    att->out = A->atty, att->ldo = C, att->o_seq = T * C;
+    att->lse = A->lse;
+}
+
 double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_token *targets,
                          float dscale) {
     const llm_model *m = tr->model;
@@ -182,7 +211,8 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
     const int gpt2 = m->cfg.arch == LLM_ARCH_GPT2;
     const float *x;
     double loss_sum = 0.0;
-    size_t l, r0, n;
+    llm__attn_args att;
+    size_t l, n;
 
     /* ---- forward ---- */
     llm__ops_embed(a->encoded, inputs, m->tok_embd, gpt2 ? m->pos_embd : NULL, N, T, 0, C);
@@ -203,7 +233,8 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
             llm__grad_rope(A->qkv, W3, 0, NH, D, N, T, a->rope_cos, a->rope_sin, 1);
             llm__grad_rope(A->qkv, W3, C, NKV, D, N, T, a->rope_cos, a->rope_sin, 1);
         }
-        llm__grad_attention_fwd(pool, A->atty, A->att, A->qkv, B, T, NH, NKV, D);
+        attn_args(&att, A, B, T, NH, NKV, D);
+        llm__attn_fwd(pool, &att);
         /* res2 = x + atty·woᵀ + bo */
         memcpy(A->res2, x, N * C * sizeof *x);
         llm__ops_matmul_ld(pool, A->res2, C, A->atty, P->wo, P->bo, N, C, C, 1);
@@ -223,15 +254,16 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
     x = nL ? a->layers[nL - 1].res3 : a->encoded;
     norm_fwd(m, a->lnf, a->lnf_mean, a->lnf_rstd, x, m->out_norm, m->out_norm_b, N);
 
-    /* ---- head and loss, chunk by chunk (with the head's backward) ---- */
-    for (r0 = 0; r0 < N; r0 += tr->logit_rows) {
-        const size_t rows = N - r0 < tr->logit_rows ? N - r0 : tr->logit_rows;
-        llm__ops_matmul_ld(pool, a->logits, V, a->lnf + r0 * C, m->output, NULL, rows, C, V,
-                           0);
-        llm__grad_crossentropy(pool, a->logits, a->losses + r0, targets + r0, rows, V, dscale);
-        if (dscale != 0.0f)
-            llm__grad_linear_bwd(pool, a->dln + r0 * C, g->output, NULL, a->logits, V,
-                                 a->lnf + r0 * C, m->output, rows, C, V, 0);
+    /* ---- head and loss, fused with the head's backward (grad_xent.c) ---- */
+    {
+        llm__xent_args xa;
+        xa.N = N, xa.C = C, xa.V = V;
+        xa.x = a->lnf;
+        xa.w = m->output;
+        xa.tgt = targets;
+        xa.R = tr->logit_rows, xa.Vc = tr->logit_cols;
+        xa.scratch = a->logits;
+        llm__gxent_fwd_bwd(pool, a->losses, a->dln, g->output, &xa, dscale);
     }
     for (n = 0; n < N; n++)
         loss_sum += a->losses[n];
@@ -242,6 +274,7 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
     memset(a->dres, 0, N * C * sizeof *a->dres);
     norm_bwd(m, a->dres, g->out_norm, g->out_norm_b, a->dln, x, m->out_norm, a->lnf_mean,
              a->lnf_rstd, N);
+    llm__allreduce_ready(tr, 0); /* final norm and untied output are final */
     for (l = nL; l-- > 0;) {
         const llm__layer *P = &m->layers[l];
         const llm__layer *G = &g->layers[l];
@@ -266,8 +299,8 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
         /* attention; dres = d(res2) */
         llm__grad_linear_bwd(pool, a->datty, G->wo, G->bo, a->dres, C, A->atty, P->wo, N, C, C,
                              0);
-        llm__grad_attention_bwd(pool, a->dqkv, a->datt, a->datty, A->qkv, A->att, B, T, NH, NKV,
-                                D);
+        attn_args(&att, A, B, T, NH, NKV, D);
+        llm__gattn_bwd(pool, &att, a->datty, a->dqkv, a->dqkv + C, a->dqkv + C + Ekv);
         if (!gpt2) {
             llm__grad_rope(a->dqkv, W3, 0, NH, D, N, T, a->rope_cos, a->rope_sin, -1);
             llm__grad_rope(a->dqkv, W3, C, NKV, D, N, T, a->rope_cos, a->rope_sin, -1);
@@ -285,7 +318,9 @@ double llm__backprop_run(llm_trainer *tr, const llm_token *inputs, const llm_tok
         }
         norm_bwd(m, a->dres, G->attn_norm, G->attn_norm_b, a->dln, x, P->attn_norm,
                  A->ln1_mean, A->ln1_rstd, N);
+        llm__allreduce_ready(tr, 1 + (nL - 1 - l)); /* block l is final */
     }
     llm__grad_embed_bwd(g->tok_embd, gpt2 ? g->pos_embd : NULL, a->dres, inputs, N, T, C);
+    llm__allreduce_ready(tr, nL + 1); /* embeddings */
     return loss_sum;
 }

@@ -15,7 +15,10 @@
  * shapes (pool-split element-wise ranges, RoPE by sequence, the layouts
  * tests/train/test_grad_ops.c checks forward and backward in).
  *
- * Two ops keep a forward of their own here, for measured reasons:
+ * Attention and the head's cross-entropy now run in their own files
+ * (tiled: lib/model/attn.c, lib/train/grad_attn.c; fused by chunks:
+ * lib/model/xent.c, lib/train/grad_xent.c). The materialising versions
+ * below stay as references for their tests; as written before:
  *   - attention: llm__ops_attention computes one query row against a KV
  *     cache (decode) with its own loops, so pool workers never enter
  *     OpenBLAS; the trainer needs all T x T probabilities of every head

@@ -15,9 +15,9 @@
  * the trainer's shapes. backprop.c calls the ops kernels directly where an
  * adapter only forwards (embedding, linear, norms: those adapters serve
  * tests/train/test_grad_ops.c, which checks each forward/backward pair in
- * these shapes). Attention and cross-entropy keep their own
- * forwards here (batched with saved probabilities; fused with the
- * gradient): grad_ops.c's header gives the measurements.
+ * these shapes). Attention and cross-entropy have their own files
+ * (lib/model/attn.c + grad_attn.c, lib/model/xent.c + grad_xent.c); the
+ * materialising versions kept here are references for their tests.
  */
 #ifndef LLM_GRAD_OPS_H
 #define LLM_GRAD_OPS_H
@@ -109,7 +109,12 @@ LLM_INTERNAL void llm__grad_rope(float *x, size_t ld, size_t col, size_t n_heads
 
 /* ---- causal multi-head attention with GQA, math.md 1 ---- */
 
-/* qkv(B*T, W3) holds q (NH heads) | k (NKV heads) | v (NKV heads) per row.
+/* The materialising kernels: the trainer now runs the tiled attention of
+ * lib/model/attn.c and lib/train/grad_attn.c, which keep no T x T
+ * matrix; these stay as the second reference its tests compare with
+ * (tests/train/test_flash.c), themselves checked against finite
+ * differences in tests/train/test_grad_ops.c.
+ * qkv(B*T, W3) holds q (NH heads) | k (NKV heads) | v (NKV heads) per row.
  * out(B*T, NH*D): concatenated heads; att(B, NH, T, T): the softmax
  * probabilities (zero above the diagonal), kept for the backward.
  * Head by head; each product through llm__gemm on the pool. */
@@ -128,6 +133,9 @@ LLM_INTERNAL void llm__grad_attention_fwd_naive(float *out, float *att, const fl
                                                 size_t D);
 
 /* ---- cross-entropy with log-sum-exp, math.md 3 ---- */
+
+/* Over materialised logits; the trainer now runs the head fused with its
+ * loss and backward by chunks (lib/train/grad_xent.c). */
 
 /* For each of N rows of logits(N, V) with targets tgt(N): loss[n] =
  * LSE(z) - z[tgt]. When dscale != 0 the row is overwritten by its

@@ -2,6 +2,7 @@
 # trainer handle, token files and checkpoints. Needs model and format.
 target_sources(llm_objs PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/adamw.c
+  ${CMAKE_CURRENT_LIST_DIR}/allreduce.c
   ${CMAKE_CURRENT_LIST_DIR}/backprop.c
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.c
   ${CMAKE_CURRENT_LIST_DIR}/data.c
@@ -15,5 +16,16 @@ target_sources(llm_objs PRIVATE
 if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/grad_ops.c
     ${CMAKE_CURRENT_LIST_DIR}/adamw.c PROPERTIES
+    COMPILE_OPTIONS "-fno-trapping-math;-fno-math-errno")
+endif()
+
+# Backward of the tiled attention and of the fused cross-entropy (issue
+# #10); same vectorization options as grad_ops.c.
+target_sources(llm_objs PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/grad_attn.c
+  ${CMAKE_CURRENT_LIST_DIR}/grad_xent.c)
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/grad_attn.c
+    ${CMAKE_CURRENT_LIST_DIR}/grad_xent.c PROPERTIES
     COMPILE_OPTIONS "-fno-trapping-math;-fno-math-errno")
 endif()

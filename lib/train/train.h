@@ -33,7 +33,7 @@ typedef struct llm__tlayer {
     float *ln1_mean; /* (N) gpt2 */
     float *ln1_rstd; /* (N) */
     float *qkv;      /* (N, W3) q|k|v; llama: q and k after RoPE */
-    float *att;      /* (B, NH, T, T) attention probabilities */
+    float *lse;      /* (B, NH, T) log-sum-exp of each attention row's scores (attn.h) */
     float *atty;     /* (N, C) attention output before the projection */
     float *res2;     /* (N, C) residual stream after attention */
     float *ln2;      /* (N, C) */
@@ -52,13 +52,12 @@ typedef struct llm__acts {
     float *lnf_mean; /* (N) gpt2 */
     float *lnf_rstd; /* (N) */
     float *losses;   /* (N) per-position loss */
-    float *logits;   /* (R, V) a chunk of R rows of logits / their gradient */
+    float *logits;   /* llm__xent_scratch_floats(R, Vc): one chunk of logits / their gradient */
     /* backward scratch */
     float *dres;     /* (N, C) gradient of the residual stream */
     float *dln;      /* (N, C) gradient of a norm output */
     float *datty;    /* (N, C) */
     float *dqkv;     /* (N, W3) */
-    float *datt;     /* (B, NH, T, T) */
     float *dfc;      /* (N, F) */
     float *dup;      /* (N, F) llama */
     float *dfc_act;  /* (N, F) */
@@ -66,12 +65,16 @@ typedef struct llm__acts {
     float *rope_sin; /* (T, D/2) llama */
 } llm__acts;
 
-/* Most floats of logits held at once (512 MB): the head runs in chunks of
- * R = min(N, LLM__TRAIN_LOGIT_FLOATS / V) rows (forward, loss and
- * backward of a chunk together). Fewer, larger chunks make the products
- * more efficient (the output-matrix gradient, V x C, is read and written
- * once per chunk); the cap keeps memory bounded for big B*T. */
-#define LLM__TRAIN_LOGIT_FLOATS ((size_t)1 << 27)
+/* Most floats of logits held at once (256 MB): the head, its loss and
+ * its backward run fused by blocks of R rows and chunks of Vc columns
+ * (lib/model/xent.h, lib/train/grad_xent.c; llm__xent_plan picks R, Vc).
+ * Larger blocks read the V x C output matrix and its gradient fewer
+ * times; whole rows (Vc = V) avoid recomputing logits. Measured (CPU ms
+ * of the head of 2048 rows, C = 384, V = 50257, 2 threads, bench_attn):
+ * all rows at once 2673 (393 MB), R = 1024 2655 (196 MB), R = 512 2711
+ * (98 MB), R = 304 2831 (58 MB), R = 160 2977 (31 MB); chunks of 4096
+ * columns, recomputed, 3823 (32 MB). */
+#define LLM__TRAIN_LOGIT_FLOATS ((size_t)1 << 26)
 
 struct llm_trainer {
     llm__obj obj;
@@ -79,7 +82,8 @@ struct llm_trainer {
     llm_trainer_opts opts;     /* defaults resolved */
     llm__pool *pool;
     size_t B, T, K;
-    size_t logit_rows;         /* R, rows of logits per chunk of the head */
+    size_t logit_rows;         /* R, rows per block of the fused head (xent.h) */
+    size_t logit_cols;         /* Vc, columns per chunk of the fused head */
     size_t n_tensors;
     size_t *toff;              /* [n_tensors] offset of tensor i in the arenas */
     size_t n_floats;           /* floats per arena (padded) */
@@ -97,7 +101,28 @@ struct llm_trainer {
     uint64_t cursor;           /* sequential data cursor, in tokens */
     double grad_norm;          /* of the latest step, before clipping */
     double *norm_parts;        /* [llm__adamw_norm_parts(n_floats)] partial sums */
+    /* data-parallel group (allreduce.c); R = 1, rank 0 without hooks */
+    llm_reduce_hooks red;      /* struct_size 0: no hooks */
+    size_t R, rank;
+    struct llm__bucket *buckets; /* [n_buckets] in the order they are reduced */
+    size_t n_buckets;
+    int red_armed;             /* this backward is the step's last: pass buckets */
+    int red_rc;                /* first hook failure of the step (LLM_OK: none) */
+    size_t red_next;           /* buckets passed so far in this step */
 };
+
+/* allreduce.c: the gradient buckets and the calls of the reduce hooks. */
+/* Builds tr->buckets from the tensor table (llm_trainer_create). */
+LLM_INTERNAL int llm__allreduce_layout(llm_trainer *tr);
+LLM_INTERNAL void llm__allreduce_free(llm_trainer *tr);
+/* The backward pass reached `stage` (0: the final norm and the output
+ * matrix are done; 1 + (n_layer-1-l): block l is done; n_layer + 1: the
+ * embeddings are done): passes the buckets of that stage to the reduce
+ * hook when the step armed it. */
+LLM_INTERNAL void llm__allreduce_ready(llm_trainer *tr, size_t stage);
+/* After the last backward of a step: waits for the buckets, sums
+ * *loss_sum across the workers; errors recorded on tr. */
+LLM_INTERNAL int llm__allreduce_finish(llm_trainer *tr, double *loss_sum);
 
 /* backprop.c: forward of one micro-batch of B*T tokens; with dscale != 0
  * also the backward, adding dscale * d(sum of losses) to the gradients.

@@ -7,6 +7,8 @@
  * together) or fails before the update and leaves them untouched. The
  * gradient arena is zeroed at the start of every step. Token ids are
  * validated before any arithmetic, so the kernels may index with them.
+ * With reduce hooks (allreduce.c) a step scales by the global batch and
+ * waits for every reduction before it can return, failed or not.
  */
 #include <math.h>
 #include <string.h>
@@ -32,6 +34,7 @@ void llm_trainer_free(llm_trainer *tr) {
     llm__mem_free_aligned(mem, tr->adam_m);
     llm__mem_free_aligned(mem, tr->adam_v);
     llm__mem_free_aligned(mem, tr->act_arena);
+    llm__allreduce_free(tr);
     if (tr->norm_parts)
         llm__mem_free(mem, tr->norm_parts,
                       (llm__adamw_norm_parts(tr->n_floats) + 1) * sizeof(double));
@@ -131,6 +134,12 @@ int llm_trainer_create(llm_trainer **out, llm_model *model, const llm_trainer_op
     *out = NULL;
     if (!llm__obj_is(model, LLM__MAGIC_MODEL))
         return llm__err(NULL, LLM_ERR_INVALID, "llm_trainer_create: model is NULL or not a model");
+    /* Gradients and AdamW work on F32 weights; a quantized model would
+     * need dequantizing first (load the F32 file instead). */
+    if (llm__model_is_quantized(model))
+        return llm__err(NULL, LLM_ERR_UNSUPPORTED,
+                        "llm_trainer_create: the model has quantized (Q8_0) weights; training "
+                        "needs an F32 model");
     memset(&tmp, 0, sizeof tmp);
     llm__mem_init(&tmp.mem, NULL, NULL);
     if ((rc = llm__opts_read(&tmp, &o, sizeof o, opts_in, "llm_trainer_opts")) != LLM_OK)
@@ -176,6 +185,8 @@ int llm_trainer_create(llm_trainer **out, llm_model *model, const llm_trainer_op
                                       "llm_trainer_create: cannot allocate 3 x %zu bytes for "
                                       "gradients and AdamW moments", bytes));
     llm__backprop_bind_grads(tr);
+    if ((rc = llm__allreduce_layout(tr)) != LLM_OK)
+        return fail(tr, out, rc);
     tr->act_floats = llm__backprop_layout_acts(tr);
     tr->act_arena = llm__mem_alloc_aligned(&tr->obj.mem, llm__mem_mul(tr->act_floats, sizeof(float)));
     if (!tr->act_arena)
@@ -226,24 +237,37 @@ int llm_trainer_step(float *loss_out, llm_trainer *tr, const llm_token *inputs,
                      const llm_token *targets, size_t n_tokens) {
     const size_t BT = tr && llm__obj_is(tr, LLM__MAGIC_TRAINER) ? tr->B * tr->T : 0;
     const llm_trainer_opts *o;
-    double loss_sum = 0.0, loss, norm, lr;
+    double loss_sum = 0.0, loss, norm, lr, all;
     float dscale;
     size_t k;
-    int rc;
+    int rc, dist;
     CHECK_TR(tr, "llm_trainer_step");
     o = &tr->opts;
     if ((rc = check_tokens(tr, "llm_trainer_step", inputs, targets, n_tokens, BT * tr->K, 1)) != LLM_OK)
         return rc;
     memset(tr->grads, 0, tr->n_floats * sizeof *tr->grads);
-    /* mean over all K*B*T positions: every loss term weighs 1/(K*B*T) */
-    dscale = (float)(1.0 / ((double)BT * (double)tr->K));
+    /* mean over all R*K*B*T positions of the global batch: every loss term
+     * weighs 1/(R*K*B*T), so the hooks' sum is the global mean */
+    dist = tr->red.struct_size != 0;
+    all = (double)BT * (double)tr->K * (double)tr->R;
+    dscale = (float)(1.0 / all);
     for (k = 0; k < tr->K; k++) {
+        const int reduce_now = dist && k + 1 == tr->K;
+        if (reduce_now) { /* the last backward passes final buckets on */
+            tr->red_armed = 1;
+            tr->red_next = 0;
+            tr->red_rc = LLM_OK;
+        }
         loss_sum += llm__backprop_run(tr, inputs + k * BT, targets + k * BT, dscale);
+        /* wait before anything can return: no reduction may still write
+         * into the gradients once the step is over */
+        if (reduce_now && (rc = llm__allreduce_finish(tr, &loss_sum)) != LLM_OK)
+            return rc;
         if ((rc = llm__progress(&tr->obj, o->progress, o->progress_ud, LLM_PHASE_TRAIN_STEP,
                                 tr->step, o->total_steps)) != LLM_OK)
             return rc;
     }
-    loss = loss_sum / ((double)BT * (double)tr->K);
+    loss = loss_sum / all;
     norm = llm__adamw_grad_norm(tr);
     if (!isfinite(loss) || !isfinite(norm))
         return llm__err(&tr->obj, LLM_ERR_NO_CONVERGENCE,
@@ -362,32 +386,39 @@ static uint64_t rng_below(uint64_t *s, uint64_t n) {
 
 int llm_trainer_next_batch(llm_token *inputs, llm_token *targets, llm_trainer *tr,
                            const llm_token *stream, size_t n_stream) {
-    size_t BT, k, b;
+    size_t BT, GBT, k, b;
     CHECK_TR(tr, "llm_trainer_next_batch");
+    /* With R workers every worker walks the global batch of R*B rows (the
+     * cursor and the RNG advance as for a single trainer with batch R*B,
+     * so checkpoints do not depend on R) and keeps rows [rank*B, rank*B+B). */
     BT = tr->B * tr->T;
+    GBT = BT * tr->R;
     if (!inputs || !targets || !stream)
         return llm__err(&tr->obj, LLM_ERR_INVALID,
                         "llm_trainer_next_batch: inputs, targets or stream is NULL");
-    if (n_stream < BT + 1)
+    if (n_stream < GBT + 1)
         return llm__err(&tr->obj, LLM_ERR_RANGE,
                         "llm_trainer_next_batch: the stream has %zu tokens, fewer than one "
-                        "batch of B*T+1 = %zu",
-                        n_stream, BT + 1);
+                        "batch of R*B*T+1 = %zu (R=%zu workers)",
+                        n_stream, GBT + 1, tr->R);
     for (k = 0; k < tr->K; k++) {
         llm_token *in = inputs + k * BT, *tg = targets + k * BT;
         if (tr->opts.flags & LLM_TRAIN_SHUFFLE) {
-            for (b = 0; b < tr->B; b++) {
-                size_t s = (size_t)rng_below(&tr->rng, (uint64_t)(n_stream - tr->T));
-                memcpy(in + b * tr->T, stream + s, tr->T * sizeof *in);
-                memcpy(tg + b * tr->T, stream + s + 1, tr->T * sizeof *tg);
+            for (b = 0; b < tr->B * tr->R; b++) {
+                size_t s = (size_t)rng_below(&tr->rng, (uint64_t)(n_stream - tr->T)), row;
+                if (b / tr->B != tr->rank)
+                    continue; /* another worker's row */
+                row = b % tr->B;
+                memcpy(in + row * tr->T, stream + s, tr->T * sizeof *in);
+                memcpy(tg + row * tr->T, stream + s + 1, tr->T * sizeof *tg);
             }
         } else {
-            if (tr->cursor + BT + 1 > n_stream)
+            if (tr->cursor + GBT + 1 > n_stream)
                 tr->cursor = 0;
-            memcpy(in, stream + tr->cursor, BT * sizeof *in);
-            memcpy(tg, stream + tr->cursor + 1, BT * sizeof *tg);
-            tr->cursor += BT;
-            if (tr->cursor + BT + 1 > n_stream)
+            memcpy(in, stream + tr->cursor + tr->rank * BT, BT * sizeof *in);
+            memcpy(tg, stream + tr->cursor + tr->rank * BT + 1, BT * sizeof *tg);
+            tr->cursor += GBT;
+            if (tr->cursor + GBT + 1 > n_stream)
                 tr->cursor = 0;
         }
     }
