@@ -74,7 +74,7 @@ extern "C" {
  * ======================================================================== */
 
 #define LLM_VERSION_MAJOR 0
-#define LLM_VERSION_MINOR 1
+#define LLM_VERSION_MINOR 2
 #define LLM_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH, e.g. 1.2.3 -> 10203. */
 #define LLM_VERSION_NUMBER \
@@ -256,6 +256,22 @@ typedef struct llm_model_opts {
     void *alloc_ud;
     llm_progress_fn progress;     /* NULL: no progress reports */
     void *progress_ud;
+    /* Caps on the sizes a file may declare. 0 means the default given
+     * here, which no published model reaches; lower them to bound what an
+     * untrusted file can make libllm do. A file or config beyond a cap is
+     * refused with LLM_ERR_RANGE before anything is sized by it, with a
+     * message naming the cap's field, its value and where the number is
+     * (file and byte offset, tensor or key). They apply to llm_model_load,
+     * llm_model_load_mem, llm_model_import and llm_model_create, and to the
+     * tokenizer a model file or checkpoint directory brings along. */
+    uint64_t max_tensors; /* tensors in the file or model (0: 65536) */
+    uint64_t max_dim;     /* largest tensor dimension, and n_ctx, n_embd,
+                             n_ff, n_head and n_layer (0: 16777216 = 2^24) */
+    uint64_t max_vocab;   /* vocabulary size of the model and of its
+                             tokenizer (0: 4194304 = 2^22) */
+    uint64_t max_string;  /* bytes of one string in the file: metadata key
+                             or value, string-array element, token text
+                             (0: 1073741824 = 1 GiB) */
 } llm_model_opts;
 
 /* Read the whole file into memory instead of mapping it. */
@@ -336,6 +352,12 @@ typedef struct llm_tokenizer_opts {
      * empty), given ids n_vocab, n_vocab+1, ... in this order. A text that
      * is already a special token keeps its id. Copied during the call. */
     const char *const *special;
+    /* Caps on what the file may declare (as in llm_model_opts; 0 means the
+     * default; beyond a cap the load fails with LLM_ERR_RANGE naming the
+     * field, its value and the file): */
+    uint64_t max_vocab;   /* token ids, special ones included (0: 4194304) */
+    uint64_t max_string;  /* bytes of one token text or GGUF string
+                             (0: 1073741824 = 1 GiB) */
 } llm_tokenizer_opts;
 
 /* Fills *o with defaults for a struct of `struct_size` bytes. Returns
@@ -384,7 +406,8 @@ LLM_API int llm_tokenizer_opts_init(llm_tokenizer_opts *o, size_t struct_size);
  * tokenizer files in the directory), LLM_ERR_BAD_FILE (malformed JSON,
  * merges naming unknown tokens, duplicate tokens, ranks out of order,
  * missing byte tokens), LLM_ERR_UNSUPPORTED (other tokenizer models),
- * LLM_ERR_NOMEM. */
+ * LLM_ERR_RANGE (more tokens or a longer token than opts->max_vocab /
+ * max_string allow; the message names the cap), LLM_ERR_NOMEM. */
 LLM_API int llm_tokenizer_load(llm_tokenizer **out, const char *path,
                                const llm_tokenizer_opts *opts);
 
@@ -563,18 +586,23 @@ LLM_API int llm_tokenizer_train(llm_tokenizer **out, const char *const *files, s
  * or create: any number of threads and contexts may use it at once. It must
  * outlive every context created from it. */
 
-/* Loads a GGUF v3 model file (architectures gpt2 and llama, tensors F32, F16
- * or BF16; F16/BF16 are converted to F32 at load, F32 data is used in place
- * from a read-only memory mapping unless opts->flags has
- * LLM_MODEL_NO_MMAP). When the file has tokenizer.ggml.* keys and the
- * tokenizer is built in, the model owns that tokenizer (llm_model_tokenizer).
+/* Loads a GGUF v3 model file (architectures gpt2 and llama, tensors F32, F16,
+ * BF16 or Q8_0; F16/BF16 are converted to F32 at load, F32 and Q8_0 data
+ * are used in place from a read-only memory mapping unless opts->flags has
+ * LLM_MODEL_NO_MMAP). Q8_0 (llama.cpp's type 8) is accepted for the weight
+ * matrices and kept quantized: products with them use integer dot
+ * products, see llm_model_quantize. When the file has tokenizer.ggml.*
+ * keys and the tokenizer is built in, the model owns that tokenizer
+ * (llm_model_tokenizer).
  * The file is validated completely; errors name the file and the byte
  * offset or tensor. opts may be NULL. Progress (LLM_PHASE_LOAD, units:
  * tensors) is reported through opts->progress.
  * Errors: LLM_ERR_INVALID (NULL out/path), LLM_ERR_NOT_FOUND (no such file),
  * LLM_ERR_IO, LLM_ERR_BAD_FILE (malformed, truncated, shapes disagreeing
  * with the metadata, missing or unexpected tensors), LLM_ERR_UNSUPPORTED
- * (architecture, tensor type, RoPE scaling), LLM_ERR_NOMEM,
+ * (architecture, tensor type, RoPE scaling), LLM_ERR_RANGE (a size above
+ * one of the caps of llm_model_opts: max_tensors, max_dim, max_vocab,
+ * max_string; the message names the cap and its value), LLM_ERR_NOMEM,
  * LLM_ERR_CANCELLED. Thread-safe. */
 LLM_API int llm_model_load(llm_model **out, const char *path, const llm_model_opts *opts);
 
@@ -614,12 +642,61 @@ LLM_API int llm_model_create(llm_model **out, const llm_model_config *config, ui
 LLM_API void llm_model_free(llm_model *model);
 
 /* Writes the model as a GGUF v3 file with llama.cpp's tensor names, tensor
- * order and metadata for its architecture (F32 tensors, general.file_type
- * 0), plus its tokenizer if it has one. The file is written to a temporary
+ * order and metadata for its architecture (each tensor in its storage type:
+ * F32, or Q8_0 for matrices loaded quantized, general.file_type 0 or 7),
+ * plus its tokenizer if it has one. The file is written to a temporary
  * file in the same directory, synced and renamed over `path`, so `path`
  * never holds a partial file. Errors: LLM_ERR_INVALID, LLM_ERR_IO,
  * LLM_ERR_NOMEM. Thread-safe (the model is only read). */
 LLM_API int llm_model_save(const llm_model *model, const char *path);
+
+/* ---- Quantization ---- */
+
+/* Tensor storage types: ggml's type codes, as stored in GGUF files. */
+#define LLM_TYPE_F32  0u
+#define LLM_TYPE_Q8_0 8u /* llama.cpp's Q8_0: each row is blocks of 32 weights,
+                            a block is an IEEE fp16 scale d then 32 int8 q
+                            (34 bytes), weight j = d * q[j] */
+
+typedef struct llm_quantize_opts {
+    uint32_t struct_size;
+    uint32_t type;            /* LLM_TYPE_Q8_0 (0: Q8_0, the only type so far) */
+    uint32_t flags;           /* none defined yet; must be 0 */
+    llm_alloc_fn alloc;       /* NULL: the process default allocator */
+    void *alloc_ud;
+    llm_progress_fn progress; /* LLM_PHASE_CONVERT, units: tensors written */
+    void *progress_ud;
+} llm_quantize_opts;
+
+LLM_API int llm_quantize_opts_init(llm_quantize_opts *o, size_t struct_size);
+#define LLM_QUANTIZE_OPTS_INIT(o) llm_quantize_opts_init((o), sizeof *(o))
+
+/* Kernels. Matrix-vector products (decoding) and all Q8_0 products run
+ * libllm's own kernels, chosen once per process for the CPU at hand:
+ * AVX-512 (with VNNI integer dot products when present), AVX2+FMA, or
+ * portable C; the library itself is built for the baseline instruction
+ * set. The environment variable LLM_CPU=scalar|avx2|avx512, read once
+ * at the first product, caps the choice (for tests and comparisons; it
+ * never enables instructions the CPU lacks). Results differ between
+ * levels only by float rounding, and never depend on n_threads. */
+
+/* Reads the model file in_path (any file llm_model_load reads) and writes
+ * it to out_path with its weight matrices quantized to opts->type, as
+ * llama.cpp's `llama-quantize ... Q8_0` does: every 2-D weight matrix
+ * whose rows are a multiple of 32 values (token embedding and output
+ * included) becomes Q8_0; the position embedding, norms and biases stay
+ * F32; matrices already Q8_0 are copied unchanged. Rounding is exactly
+ * llama.cpp's reference quantizer: per block of 32, d = max|x| / 127,
+ * q = roundf(x / d) (half away from zero; q = 0 when d = 0), d stored as
+ * fp16 rounded to nearest even; so both programs write the same bytes.
+ * Metadata and the tokenizer are kept; general.file_type becomes 7
+ * (MOSTLY_Q8_0). The file is written atomically (temporary file in the
+ * same directory, fsync, rename). opts may be NULL.
+ * Errors: as llm_model_load for in_path; LLM_ERR_INVALID (NULL path),
+ * LLM_ERR_UNSUPPORTED (type or flags), LLM_ERR_IO, LLM_ERR_NOMEM,
+ * LLM_ERR_CANCELLED. Details: llm_last_errmsg(). Thread-safe. */
+LLM_API int llm_model_quantize(const char *in_path, const char *out_path,
+                               const llm_quantize_opts *opts);
 
 /* Fills *out (whose struct_size the caller has set, e.g. with
  * LLM_MODEL_CONFIG_INIT) with the model's configuration, defaults
@@ -631,8 +708,9 @@ LLM_API int llm_model_get_config(llm_model_config *out, const llm_model *model);
 LLM_API int llm_model_n_params(uint64_t *out, const llm_model *model);
 
 /* The file type of the weights as stored (llama.cpp's general.file_type:
- * 0 all F32, 1 mostly F16, 32 mostly BF16), 0 for created or imported
- * models. Weights in memory are always F32. */
+ * 0 all F32, 1 mostly F16, 7 mostly Q8_0, 32 mostly BF16), 0 for created or
+ * imported models. Weights in memory are F32 except Q8_0 matrices, which
+ * stay quantized (llm_model_tensor_type). */
 LLM_API int llm_model_file_type(uint32_t *out, const llm_model *model);
 
 /* Tensors, for bindings and tests. Names are listed in file order by
@@ -648,14 +726,21 @@ LLM_API int llm_model_tensor_shape(uint32_t *n_dims, uint64_t *dims, const llm_m
                                    const char *name);
 
 /* Borrowed read-only pointer to the tensor's F32 data (row-major, n
- * elements), valid while the model lives. Do not write through it. */
+ * elements), valid while the model lives. Do not write through it.
+ * LLM_ERR_UNSUPPORTED for a tensor stored quantized (use
+ * llm_model_tensor_copy, which dequantizes). */
 LLM_API int llm_model_tensor_data(const float **data, size_t *n_elements,
                                   const llm_model *model, const char *name);
 
-/* Copies the tensor's n elements into dst[0..cap); LLM_ERR_BUFFER_TOO_SMALL
- * with *n_needed = n when cap < n (n_needed may be NULL). */
+/* Copies the tensor's n elements into dst[0..cap) as F32 (Q8_0 tensors
+ * dequantized: d * q); LLM_ERR_BUFFER_TOO_SMALL with *n_needed = n when
+ * cap < n (n_needed may be NULL). */
 LLM_API int llm_model_tensor_copy(float *dst, size_t cap, size_t *n_needed,
                                   const llm_model *model, const char *name);
+
+/* Storage type of the tensor `name` in memory: LLM_TYPE_F32 or
+ * LLM_TYPE_Q8_0. Errors: LLM_ERR_INVALID, LLM_ERR_NOT_FOUND. */
+LLM_API int llm_model_tensor_type(uint32_t *type, const llm_model *model, const char *name);
 
 /* The tokenizer embedded in the model file, or NULL when it has none (or
  * for a NULL/invalid model). Borrowed: owned by the model, valid until
@@ -676,8 +761,10 @@ LLM_API int llm_model_set_tokenizer(llm_model *model, llm_tokenizer *tok);
 
 typedef struct llm_ctx_opts {
     uint32_t struct_size;
-    uint32_t n_ctx;      /* KV cache positions and longest sequence (0: the
-                            model's n_ctx; gpt2 cannot exceed it) */
+    uint32_t n_ctx;      /* KV cache positions and longest sequence (0:
+                            the model's n_ctx, but at most
+                            LLM_CTX_DEFAULT_N_CTX; gpt2 cannot exceed the
+                            model's) */
     uint32_t n_batch;    /* most tokens in one forward step, i.e. n_seq *
                             n_tokens of llm_ctx_forward/llm_ctx_loss and the
                             chunk size of llm_ctx_decode (0: n_ctx) */
@@ -697,6 +784,12 @@ typedef struct llm_ctx_opts {
     uint32_t flags;      /* LLM_CTX_* bits */
 } llm_ctx_opts;
 
+/* Most positions a context gets when llm_ctx_opts.n_ctx is 0, whatever
+ * the model declares: a model file's context length alone (up to 2^24)
+ * must not decide how much memory a default context takes. Pass a larger
+ * n_ctx explicitly to use more of a long-context model. */
+#define LLM_CTX_DEFAULT_N_CTX 4096
+
 /* Reserve n_ctx * n_ctx floats for attention introspection
  * (llm_ctx_capture_attention). */
 #define LLM_CTX_ATTENTION 0x1u
@@ -707,10 +800,14 @@ LLM_API int llm_ctx_opts_init(llm_ctx_opts *o, size_t struct_size);
 /* Bytes llm_ctx_create would allocate for these options: the KV cache
  * (2 * n_layer * n_ctx * n_head_kv * head_dim floats), activations for
  * n_batch tokens (about n_batch * (4 * n_embd + 2 * kv width + 2 * n_ff)
- * floats), logits for min(n_batch, 256) rows, n_threads * n_ctx attention
- * scores and, with LLM_CTX_ATTENTION, n_ctx * n_ctx probabilities. Memory
- * that the worker threads' stacks and OpenBLAS use internally is not
- * counted. opts may be NULL. */
+ * floats), one row of logits plus, for losses, a chunk of logits of at
+ * most 2^20 floats (F32 output matrix; with a Q8_0 one, logits for
+ * min(n_batch, 256) rows), and, with LLM_CTX_ATTENTION, n_threads * n_ctx
+ * attention scores and n_ctx * n_ctx probabilities (attention itself is
+ * tiled and needs no scores); for a
+ * model with Q8_0 weights and n_batch >= 16, 4 MiB more (tiles of weights
+ * dequantized for products of many rows). Memory that the worker threads'
+ * stacks and OpenBLAS use internally is not counted. opts may be NULL. */
 LLM_API int llm_ctx_estimate_bytes(size_t *out, const llm_model *model,
                                    const llm_ctx_opts *opts);
 
@@ -1166,6 +1263,92 @@ LLM_API int llm_trainer_save(llm_trainer *tr, const char *path);
  * message names the file), LLM_ERR_STATE (config, tensor shapes, B, T or
  * K differ from the trainer's: the message names the field). */
 LLM_API int llm_trainer_load(llm_trainer *tr, const char *path);
+
+/* ---- Data-parallel training: the gradient all-reduce hook ---- */
+
+/* R workers (processes, machines, or trainers in one process) train one
+ * model together: each holds a full copy of the weights and optimizer
+ * state and a trainer with the same options, computes the gradient of
+ * its share of every global batch, and the hook sums the gradients
+ * across workers, so every worker applies the same AdamW update. The
+ * trainer knows no transport; libllm_mpi (include/llm_mpi.h) is one
+ * implementation of the hook, a test may plug in another.
+ *
+ * With hooks set (world_size R, rank r), on every worker:
+ *   - llm_trainer_next_batch takes rows [r*B, (r+1)*B) of each global
+ *     micro-batch of R*B sequences that a single trainer with batch R*B
+ *     would take (sequential or shuffled): the data order does not depend
+ *     on R;
+ *   - llm_trainer_step scales the local gradients by 1/(K*R*B*T), hands
+ *     them to `reduce` bucket by bucket during the backward pass of the
+ *     last micro-batch (a bucket as soon as its gradients are final: the
+ *     final norm and untied output first, then each block from the last
+ *     to the first, the embeddings last), calls `finish`, then sums the
+ *     loss with `reduce_f64`; the gradient is then the mean over all
+ *     R*K*B*T positions, clipping uses its global norm, and *loss_out is
+ *     the global mean loss. R workers with batch B therefore follow a
+ *     single trainer with batch R*B (same losses up to float rounding of
+ *     the different summation order);
+ *   - checkpoints record the global batch R*B, so a checkpoint written
+ *     by R workers resumes on R' workers whose R'*B' is the same.
+ * Every worker must make the same calls in the same order (the hook
+ * functions are collectives); a worker whose step fails before the
+ * backward (bad tokens, cancellation) leaves the others waiting in the
+ * hooks, which the transport must end with an error (libllm_mpi: a
+ * timeout). llm_trainer_eval stays local (each worker scores what it is
+ * given).
+ *
+ * Hook contract (all return LLM_OK or a negative LLM_ERR_* status; the
+ * trainer calls them on the thread that called llm_trainer_step):
+ *   reduce(ud, buf, n, bucket): replace buf[0..n) by the element-wise sum
+ *     of the buffers that all workers pass for the same bucket. It may
+ *     only start the reduction and return; the trainer does not touch
+ *     buf again before `finish` returned. The sum must be bitwise the
+ *     same on every worker (so the weights stay identical). Buckets of
+ *     one step are numbered 0, 1, ... in the order they are passed;
+ *   finish(ud): wait until every reduction started by `reduce` in this
+ *     step is complete. NULL when `reduce` is synchronous;
+ *   reduce_f64(ud, buf, n): synchronous sum of n doubles across workers
+ *     (the loss; n is small);
+ *   errmsg(ud): optional, a message describing the latest failure (the
+ *     trainer copies it into its own message), NULL or "" if none.
+ * A hook that fails (e.g. a peer died or a collective timed out) makes
+ * the step fail with its status before any weight changes. */
+typedef int (*llm_reduce_f32_fn)(void *ud, float *buf, size_t n, uint32_t bucket);
+typedef int (*llm_reduce_finish_fn)(void *ud);
+typedef int (*llm_reduce_f64_fn)(void *ud, double *buf, size_t n);
+typedef const char *(*llm_reduce_errmsg_fn)(void *ud);
+
+typedef struct llm_reduce_hooks {
+    uint32_t struct_size;
+    uint32_t rank;                /* this worker, in [0, world_size) */
+    uint32_t world_size;          /* R, number of workers (0: 1) */
+    uint32_t flags;               /* reserved, must be 0 */
+    llm_reduce_f32_fn reduce;     /* required */
+    llm_reduce_finish_fn finish;  /* NULL: reduce is synchronous */
+    llm_reduce_f64_fn reduce_f64; /* required */
+    llm_reduce_errmsg_fn errmsg;  /* optional */
+    void *ud;                     /* passed to every hook */
+} llm_reduce_hooks;
+
+LLM_API int llm_reduce_hooks_init(llm_reduce_hooks *o, size_t struct_size);
+#define LLM_REDUCE_HOOKS_INIT(o) llm_reduce_hooks_init((o), sizeof *(o))
+
+/* Makes `tr` one worker of a data-parallel group (hooks copied; `ud` is
+ * borrowed and must outlive the trainer or the next call), or, with
+ * hooks == NULL, a single process again. Call it between steps (before
+ * the first one, normally, and before llm_trainer_load). Errors:
+ * LLM_ERR_INVALID (NULL trainer, reduce or reduce_f64 NULL, rank >=
+ * world_size, flags not 0, world_size * batch * seq_len above 2^32). */
+LLM_API int llm_trainer_set_reduce(llm_trainer *tr, const llm_reduce_hooks *hooks);
+
+/* Number of gradient buckets a step passes to the reduce hook and the
+ * floats of bucket `bucket` (*n_floats may be NULL). Each bucket holds
+ * the gradients of whole tensors adjacent in memory (with the zero
+ * padding between them); together they cover every parameter once. Errors: LLM_ERR_INVALID (NULL), LLM_ERR_RANGE (bucket >= count;
+ * *n_buckets is still written). */
+LLM_API int llm_trainer_buckets(size_t *n_buckets, size_t *n_floats, const llm_trainer *tr,
+                                size_t bucket);
 
 /* ==== end trainer API ==== */
 

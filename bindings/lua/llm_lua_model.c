@@ -430,6 +430,34 @@ static int m_file_type(lua_State *L) {
     return 1;
 }
 
+/* m:tensor_type(name) -> 0 (F32) or 8 (Q8_0) (llm_model_tensor_type) */
+static int m_tensor_type(lua_State *L) {
+    lua_settop(L, 2); /* optional args: pushes below must not look like them */
+    llm_model *m = CHECKH(L, 1, K_MODEL);
+    uint32_t t = 0;
+    CHECK(L, llm_model_tensor_type(&t, m, luaL_checkstring(L, 2)), m);
+    lua_pushinteger(L, t);
+    return 1;
+}
+
+/* llm.quantize(in_path, out_path [, {type = "q8_0"}]) (llm_model_quantize) */
+static int l_quantize(lua_State *L) {
+    lua_settop(L, 3); /* optional args: pushes below must not look like them */
+    const char *in = luaL_checkstring(L, 1), *out = luaL_checkstring(L, 2);
+    llm_quantize_opts o;
+    LLM_QUANTIZE_OPTS_INIT(&o);
+    lb_check_opts(L, 3);
+    if (lb_opt_field(L, 3, "type")) {
+        const char *t = luaL_checkstring(L, -1);
+        if (strcmp(t, "q8_0") != 0 && strcmp(t, "Q8_0") != 0)
+            return luaL_error(L, "quantize: type must be \"q8_0\", not \"%s\"", t);
+        o.type = LLM_TYPE_Q8_0;
+        lua_pop(L, 1);
+    }
+    CHECK(L, llm_model_quantize(in, out, &o), NULL);
+    return 0;
+}
+
 static int m_n_tensors(lua_State *L) {
     llm_model *m = CHECKH(L, 1, K_MODEL);
     size_t n = 0;
@@ -945,6 +973,7 @@ const luaL_Reg lb_model_functions[] = {
     {"model_create", l_model_create},
     {"context", l_ctx_create},
     {"cross_entropy", l_cross_entropy},
+    {"quantize", l_quantize},
     {NULL, NULL},
 };
 
@@ -960,7 +989,7 @@ const luaL_Reg lb_stream_methods[] = {
 const luaL_Reg lb_model_methods[] = {
     {"save", m_save}, {"config", m_config}, {"n_params", m_n_params},
     {"file_type", m_file_type}, {"n_tensors", m_n_tensors}, {"tensor_name", m_tensor_name},
-    {"tensor_names", m_tensor_names}, {"tensor_shape", m_tensor_shape},
+    {"tensor_type", m_tensor_type}, {"tensor_names", m_tensor_names}, {"tensor_shape", m_tensor_shape},
     {"tensor_data", m_tensor_data}, {"tensor", m_tensor}, {"tokenizer", m_tokenizer}, {"set_tokenizer", m_set_tokenizer},
     {"ctx_estimate_bytes", m_ctx_estimate_bytes}, {"context", l_ctx_create},
     {"tokenize", m_tokenize}, {"detokenize", m_detokenize}, {"generate", m_generate},

@@ -36,7 +36,7 @@ static void usage(FILE *f) {
           "  --seed S             sampler seed (default 0; same seed, same text)\n"
           "  --stop STR           stop string (repeatable, up to 32)\n"
           "  --threads N          threads (default 1)\n"
-          "  --ctx N              context length (default: the model's n_ctx)\n"
+          "  --ctx N              context length (default: the model's n_ctx, at most 4096)\n"
           "  --ignore-eos         never stop at EOS (it is masked out)\n"
           "  --interactive        after the prompt, read prompts from stdin line by\n"
           "                       line; the context is kept between them\n"

@@ -23,6 +23,7 @@ static const char *ftype_name(uint32_t t) {
     switch (t) {
     case 0: return "F32";
     case 1: return "F16";
+    case 7: return "Q8_0";
     case 32: return "BF16";
     default: return "other";
     }

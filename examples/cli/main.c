@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"info", "show a model's architecture and sizes", cmd_info},
     {"eval", "loss, perplexity and bits per byte of a model on a text", cmd_eval},
     {"convert", "convert a Hugging Face checkpoint to GGUF", cmd_convert},
+    {"quantize", "quantize a model's weight matrices to Q8_0", cmd_quantize},
     {"attention", "show which tokens a layer/head attends to (table, PNG)", cmd_attention},
     {"train", "train a model on a text or token file (AdamW)", cmd_train},
     {"generate", "continue a prompt with a model, streaming the text", cmd_generate},

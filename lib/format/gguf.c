@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "format/gguf.h"
+#include "format/limits.h"
 
 #define GGUF_MAGIC 0x46554747u /* "GGUF" read as little-endian uint32 */
-#define GGUF_MAX_STRING (1024ull * 1024 * 1024)
 #define GGUF_MAX_ARRAY (1024ull * 1024 * 1024)
 
 /* ------------------------------------------------------------------------
@@ -85,6 +85,7 @@ typedef struct rd {
     size_t size, pos;
     const char *path;
     llm__obj *err;
+    const llm__limits *lim; /* never NULL; fields non-zero */
 } rd;
 
 static int rd_need(rd *r, uint64_t n, const char *what) {
@@ -129,12 +130,17 @@ static int rd_str(rd *r, const char **s, size_t *len, const char *what) {
     int rc = rd_u64(r, &n, what);
     if (rc)
         return rc;
-    if (n > GGUF_MAX_STRING)
+    /* Truncation first: a malformed file is BAD_FILE whatever the caps. */
+    if (n > r->size - r->pos)
         return llm__err(r->err, LLM_ERR_BAD_FILE,
-                        "%s: offset %zu: %s length %llu exceeds the 1 GiB limit",
-                        r->path, at, what, (unsigned long long)n);
-    if ((rc = rd_need(r, n, what)) != 0)
-        return rc;
+                        "%s: offset %zu: %s length %llu exceeds the %zu bytes that remain "
+                        "(truncated file?)",
+                        r->path, at, what, (unsigned long long)n, r->size - r->pos);
+    if (n > r->lim->max_string)
+        return llm__err(r->err, LLM_ERR_RANGE,
+                        "%s: offset %zu: %s length %llu exceeds the cap max_string = %llu",
+                        r->path, at, what, (unsigned long long)n,
+                        (unsigned long long)r->lim->max_string);
     *s = (const char *)r->b + r->pos;
     *len = (size_t)n;
     r->pos += (size_t)n;
@@ -306,6 +312,15 @@ static int parse_tensor_info(rd *r, llm__gguf_tensor *t) {
                             r->path, t->info_offset, t->name);
         ne_total *= t->ne[j];
     }
+    /* The cap is checked after the overflow test, so that a file that is
+     * malformed (BAD_FILE) is reported as such whatever the caps. */
+    for (j = 0; j < t->n_dims; j++)
+        if (t->ne[j] > r->lim->max_dim)
+            return llm__err(r->err, LLM_ERR_RANGE,
+                            "%s: offset %zu: tensor '%s' dimension %u is %llu, above the cap "
+                            "max_dim = %llu",
+                            r->path, t->info_offset, t->name, (unsigned)j,
+                            (unsigned long long)t->ne[j], (unsigned long long)r->lim->max_dim);
     t->n_elements = ne_total;
     at = r->pos;
     if ((rc = rd_u32(r, &t->type, "tensor type")) != 0)
@@ -341,6 +356,11 @@ void llm__gguf_release(llm__gguf *g) {
 
 int llm__gguf_parse(llm__gguf *g, const void *buf, size_t size, const char *path,
                     const llm__mem *mem, llm__obj *err) {
+    return llm__gguf_parse_ex(g, buf, size, path, mem, err, NULL);
+}
+
+int llm__gguf_parse_ex(llm__gguf *g, const void *buf, size_t size, const char *path,
+                       const llm__mem *mem, llm__obj *err, const llm__limits *lim) {
     rd r;
     uint32_t magic;
     uint64_t n_tensors, n_kv, expect = 0;
@@ -358,6 +378,7 @@ int llm__gguf_parse(llm__gguf *g, const void *buf, size_t size, const char *path
     r.pos = 0;
     r.path = path ? path : "<buffer>";
     r.err = err;
+    r.lim = llm__limits_or_default(lim);
     if (!buf && size)
         return llm__err(err, LLM_ERR_INVALID, "%s: NULL buffer", r.path);
 
@@ -388,6 +409,11 @@ int llm__gguf_parse(llm__gguf *g, const void *buf, size_t size, const char *path
         return llm__err(err, LLM_ERR_BAD_FILE,
                         "%s: offset 8: tensor count %llu cannot fit in a file of %zu bytes",
                         r.path, (unsigned long long)n_tensors, size);
+    if (n_tensors > r.lim->max_tensors)
+        return llm__err(err, LLM_ERR_RANGE,
+                        "%s: offset 8: tensor count %llu exceeds the cap max_tensors = %llu",
+                        r.path, (unsigned long long)n_tensors,
+                        (unsigned long long)r.lim->max_tensors);
 
     g->kv_cap = n_kv ? (size_t)n_kv : 1;
     g->tensors_cap = n_tensors ? (size_t)n_tensors : 1;
@@ -482,12 +508,20 @@ int llm__gguf_parse(llm__gguf *g, const void *buf, size_t size, const char *path
         llm__gguf_tensor *t = &g->tensors[i];
         uint64_t off = t->rel_offset, padded;
         if (off != expect) {
+            /* Sizes follow from shape and type, so a tensor whose data has
+             * the wrong size shows as the next offset disagreeing: name
+             * both tensors. */
+            char prev[LLM__GGUF_MAX_NAME + 96] = "";
+            if (i > 0)
+                snprintf(prev, sizeof prev, "; the data of '%s' (%s) is %zu bytes",
+                         g->tensors[i - 1].name, llm__gguf_type_name(g->tensors[i - 1].type),
+                         g->tensors[i - 1].nbytes);
             rc = llm__err(err, LLM_ERR_BAD_FILE,
                             "%s: tensor '%s' (info at offset %zu): data offset %llu, "
                             "expected %llu (tensors must be packed in info order, each "
-                            "padded to %u bytes)",
+                            "padded to %u bytes%s)",
                             r.path, t->name, t->info_offset, (unsigned long long)off,
-                            (unsigned long long)expect, (unsigned)g->alignment);
+                            (unsigned long long)expect, (unsigned)g->alignment, prev);
             llm__gguf_release(g);
             return rc;
         }

@@ -81,6 +81,13 @@ typedef struct llm__gguf {
 LLM_INTERNAL int llm__gguf_parse(llm__gguf *g, const void *buf, size_t size,
                                  const char *path, const llm__mem *mem, llm__obj *err);
 LLM_INTERNAL void llm__gguf_release(llm__gguf *g);
+/* llm__gguf_parse with caps (limits.h; NULL: the defaults): a tensor
+ * count, tensor dimension or string length beyond its cap is refused with
+ * LLM_ERR_RANGE naming the cap, its value and the offset. */
+struct llm__limits;
+LLM_INTERNAL int llm__gguf_parse_ex(llm__gguf *g, const void *buf, size_t size,
+                                    const char *path, const llm__mem *mem, llm__obj *err,
+                                    const struct llm__limits *lim);
 
 /* Bytes per block and elements per block of a ggml type; 0 when unknown. */
 LLM_INTERNAL size_t llm__gguf_type_size(uint32_t type, size_t *block_elems);

@@ -12,6 +12,11 @@
  * Its kernels are lib/model/ops.c's, which the trainer's forward shares;
  * RoPE angles are tabulated once per call for the positions it covers.
  *
+ * Attention is tiled with an online softmax (attn.c: no T x T scores,
+ * except the materialising kernel of a layer captured for
+ * LLM_CTX_ATTENTION); losses are fused with the output head and chunked
+ * over the vocabulary (xent.c: R x Vc logits at once, not rows of V).
+ *
  * Threads: a context with n_threads > 1 owns a thread pool (llm__pool,
  * n_threads - 1 workers started at create) on which attention heads,
  * norms, activations and matrix-vector products run; with n_threads = 1
@@ -23,13 +28,21 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "format/gguf.h"
+#include "model/attn.h"
 #include "model/model.h"
 #include "model/ops.h"
+#include "model/qmat.h"
+#include "model/xent.h"
 
 /* Rows of logits computed at a time for losses: bounds the scratch
  * (LOGIT_ROWS * n_vocab floats) while keeping the output matrix, read
  * once per chunk, from dominating the memory traffic. */
 #define LOGIT_ROWS 256
+/* Logits held at once by the fused loss of an F32 output matrix (xent.c):
+ * 1M floats (4 MB), blocks of 256 rows by chunks of 4096 columns, whose
+ * product is still an efficient sgemm. */
+#define XENT_FLOATS ((size_t)1 << 20)
 
 struct llm_ctx {
     llm__obj obj;
@@ -52,13 +65,16 @@ struct llm_ctx {
     float *att;         /* (n_batch, C) attention output before projection */
     float *h;           /* (n_batch, F) MLP hidden (gate for llama) */
     float *h2;          /* (n_batch, F) llama up projection */
-    float *scores;      /* (n_threads, n_ctx) attention scores, one row per thread */
+    float *scores;      /* (n_threads, n_ctx) scores of the captured layer, one row per thread */
     float *logits;      /* (logit_rows, V); row 0 is the decode result */
     size_t logit_rows;  /* min(n_batch, LOGIT_ROWS) */
+    size_t xent_R;      /* F32 output: rows per block of the fused loss (xent.h), */
+    size_t xent_Vc;     /* columns per chunk; logits then holds that scratch */
     float *rope_cos;    /* (n_batch, D/2) llama: RoPE tables of the current step */
     float *rope_sin;    /* (n_batch, D/2) */
     llm_token *tokbuf;  /* (n_batch) token staging for windowed eval */
     float *att_probs;   /* (n_ctx, n_ctx) captured probabilities, or NULL */
+    float *qtile;       /* (LLM__QMAT_TILE_FLOATS) dequantized Q8_0 rows, or NULL */
     int32_t cap_layer;  /* layer/head to capture, -1: none */
     int32_t cap_head;
     size_t cap_rows;    /* rows of att_probs written by the latest call */
@@ -74,7 +90,8 @@ int llm_ctx_opts_init(llm_ctx_opts *o, size_t struct_size) {
 }
 
 typedef struct ctx_sizes {
-    size_t n_ctx, n_batch, off[16], total; /* floats */
+    size_t n_ctx, n_batch, off[17], total; /* floats */
+    size_t xent_R, xent_Vc;                /* fused loss blocking (F32 output) */
 } ctx_sizes;
 
 static size_t pad16(size_t n) { return (n + 15) / 16 * 16; }
@@ -83,11 +100,16 @@ static size_t pad16(size_t n) { return (n + 15) / 16 * 16; }
 static int ctx_layout(llm__obj *err, const llm_model *m, const llm_ctx_opts *o, ctx_sizes *s) {
     const llm_model_config *c = &m->cfg;
     size_t C = c->n_embd, Ekv = m->n_embd_kv, F = c->n_ff, V = c->n_vocab, L = c->n_layer;
-    size_t i = 0, t = 0, sz[15];
+    size_t i = 0, t = 0, sz[16];
     if (o->flags & ~(uint32_t)LLM_CTX_ATTENTION)
         return llm__err(err, LLM_ERR_UNSUPPORTED, "llm_ctx_opts: unknown flags 0x%x",
                         (unsigned)(o->flags & ~(uint32_t)LLM_CTX_ATTENTION));
-    s->n_ctx = o->n_ctx ? o->n_ctx : c->n_ctx;
+    /* Default n_ctx: the model's, but at most LLM_CTX_DEFAULT_N_CTX. A
+     * file's context_length alone must not decide how much a default
+     * context allocates (a 7 KB GGUF may claim 2^24 positions: ~5.5 GB of
+     * KV cache); callers that want more ask for it explicitly. */
+    s->n_ctx = o->n_ctx ? o->n_ctx
+                        : (c->n_ctx < LLM_CTX_DEFAULT_N_CTX ? c->n_ctx : LLM_CTX_DEFAULT_N_CTX);
     if (c->arch == LLM_ARCH_GPT2 && s->n_ctx > c->n_ctx)
         return llm__err(err, LLM_ERR_RANGE,
                         "llm_ctx_opts.n_ctx %zu exceeds the model's %u learned positions",
@@ -102,20 +124,37 @@ static int ctx_layout(llm__obj *err, const llm_model *m, const llm_ctx_opts *o, 
                         (unsigned)o->n_threads);
     sz[0] = llm__mem_mul(llm__mem_mul(L, s->n_ctx), Ekv); /* kcache */
     sz[1] = sz[0];                                        /* vcache */
-    sz[2] = s->n_batch * C;                               /* x */
-    sz[3] = s->n_batch * C;                               /* xn */
-    sz[4] = s->n_batch * C;                               /* q */
-    sz[5] = s->n_batch * Ekv;                             /* k */
-    sz[6] = s->n_batch * Ekv;                             /* v */
-    sz[7] = s->n_batch * C;                               /* att */
-    sz[8] = s->n_batch * F;                               /* h */
-    sz[9] = c->arch == LLM_ARCH_LLAMA ? s->n_batch * F : 0; /* h2 */
-    sz[10] = llm__mem_mul(s->n_ctx, o->n_threads ? o->n_threads : 1); /* scores */
-    sz[11] = (s->n_batch < LOGIT_ROWS ? s->n_batch : LOGIT_ROWS) * V; /* logits */
-    sz[12] = c->arch == LLM_ARCH_LLAMA ? 2 * s->n_batch * (m->head_dim / 2) : 0; /* rope */
+    /* Every size with llm__mem_mul (SIZE_MAX on overflow, refused below),
+     * so no product can wrap even where size_t is 32 bits. */
+    sz[2] = llm__mem_mul(s->n_batch, C);                  /* x */
+    sz[3] = sz[2];                                        /* xn */
+    sz[4] = sz[2];                                        /* q */
+    sz[5] = llm__mem_mul(s->n_batch, Ekv);                /* k */
+    sz[6] = sz[5];                                        /* v */
+    sz[7] = sz[2];                                        /* att */
+    sz[8] = llm__mem_mul(s->n_batch, F);                  /* h */
+    sz[9] = c->arch == LLM_ARCH_LLAMA ? sz[8] : 0;        /* h2 */
+    /* scores: only the materialising attention of a captured layer uses them */
+    sz[10] = (o->flags & LLM_CTX_ATTENTION)
+                 ? llm__mem_mul(s->n_ctx, o->n_threads ? o->n_threads : 1) : 0;
+    if (m->output_type == LLM__GGML_F32) {
+        /* logits: the decode row, and the fused loss's chunk of logits
+         * (R x Vc, XENT_FLOATS at most), never LOGIT_ROWS whole rows */
+        llm__xent_plan(s->n_batch, V, XENT_FLOATS, 1, &s->xent_R, &s->xent_Vc);
+        sz[11] = llm__xent_scratch_floats(s->xent_R, s->xent_Vc);
+        sz[11] = sz[11] > V ? sz[11] : V;
+    } else { /* quantized output: rows of logits, scored row by row */
+        s->xent_R = s->xent_Vc = 0;
+        sz[11] = llm__mem_mul(s->n_batch < LOGIT_ROWS ? s->n_batch : LOGIT_ROWS, V);
+    }
+    sz[12] = c->arch == LLM_ARCH_LLAMA ? llm__mem_mul(s->n_batch, 2 * (m->head_dim / 2))
+                                       : 0;                /* rope */
     sz[13] = (s->n_batch * sizeof(llm_token) + sizeof(float) - 1) / sizeof(float);
     sz[14] = (o->flags & LLM_CTX_ATTENTION) ? llm__mem_mul(s->n_ctx, s->n_ctx) : 0;
-    for (i = 0; i < 15; i++) {
+    /* qtile: Q8_0 products of many rows dequantize tiles of w here */
+    sz[15] = llm__model_is_quantized(m) && s->n_batch >= LLM__QMAT_SGEMM_ROWS
+                 ? LLM__QMAT_TILE_FLOATS : 0;
+    for (i = 0; i < 16; i++) {
         if (sz[i] > SIZE_MAX / 8 - t)
             return llm__err(err, LLM_ERR_NOMEM, "llm_ctx: the requested sizes overflow");
         s->off[i] = t;
@@ -189,10 +228,14 @@ int llm_ctx_create(llm_ctx **out, const llm_model *model, const llm_ctx_opts *op
     c->scores = c->mem + s.off[10];
     c->logits = c->mem + s.off[11];
     c->logit_rows = s.n_batch < LOGIT_ROWS ? s.n_batch : LOGIT_ROWS;
+    c->xent_R = s.xent_R;
+    c->xent_Vc = s.xent_Vc;
     c->rope_cos = c->mem + s.off[12];
     c->rope_sin = c->rope_cos + s.n_batch * (model->head_dim / 2);
     c->tokbuf = (llm_token *)(c->mem + s.off[13]);
     c->att_probs = (o.flags & LLM_CTX_ATTENTION) ? c->mem + s.off[14] : NULL;
+    c->qtile = llm__model_is_quantized(model) && s.n_batch >= LLM__QMAT_SGEMM_ROWS
+                   ? c->mem + s.off[15] : NULL;
     c->cap_layer = c->cap_head = -1;
     *out = c;
     return LLM_OK;
@@ -350,7 +393,8 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
     if (!gpt2)
         llm__ops_rope_table(c->rope_cos, c->rope_sin, pos0, T, D, (double)cfg->rope_base);
     /* x = wte[tok] (+ wpe[pos]) */
-    llm__ops_embed(c->x, tok, m->tok_embd, gpt2 ? m->pos_embd : NULL, M, T, pos0, C);
+    llm__qmat_embed(c->x, tok, m->tok_embd, m->tok_embd_type, gpt2 ? m->pos_embd : NULL, M, T,
+                    pos0, C);
 
     for (l = 0; l < cfg->n_layer; l++) {
         const llm__layer *L = &m->layers[l];
@@ -361,9 +405,11 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
             ew_run(c, EW_LAYERNORM, c->xn, c->x, L->attn_norm, L->attn_norm_b, M, C, cfg->norm_eps);
         else
             ew_run(c, EW_RMSNORM, c->xn, c->x, L->attn_norm, NULL, M, C, cfg->norm_eps);
-        llm__ops_matmul(c->pool, c->q, c->xn, L->wq, L->bq, M, C, C, 0);
-        llm__ops_matmul(c->pool, c->k, c->xn, L->wk, L->bk, M, C, Ekv, 0);
-        llm__ops_matmul(c->pool, c->v, c->xn, L->wv, L->bv, M, C, Ekv, 0);
+        llm__qmat_matmul(c->pool, c->qtile, c->q, c->xn, L->wq, L->wq_type, L->bq, M, C, C, 0);
+        llm__qmat_matmul(c->pool, c->qtile, c->k, c->xn, L->wk, L->wk_type, L->bk, M, C, Ekv,
+                         0);
+        llm__qmat_matmul(c->pool, c->qtile, c->v, c->xn, L->wv, L->wv_type, L->bv, M, C, Ekv,
+                         0);
         if (!gpt2)
             for (b = 0; b < n_seq; b++) {
                 llm__ops_rope_rows(c->q + b * T * C, C, T, NH, D, c->rope_cos, c->rope_sin, 1);
@@ -375,7 +421,9 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
             memcpy(kc + pos0 * Ekv, c->k, T * Ekv * sizeof(float));
             memcpy(vc + pos0 * Ekv, c->v, T * Ekv * sizeof(float));
         }
-        {
+        if (c->att_probs && (int32_t)l == c->cap_layer) {
+            /* Capturing this layer's probabilities (LLM_CTX_ATTENTION):
+             * the materialising kernel, row by row, keeps them. */
             att_job j;
             int threads = llm__pool_size(c->pool);
             j.c = c;
@@ -391,21 +439,46 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
             } else {
                 llm__pool_run(c->pool, att_task, &j, (int)((j.n_items + j.per - 1) / j.per));
             }
+        } else {
+            /* Tiled attention with an online softmax (attn.c): keys of
+             * the cache rows 0..pos0+T-1, or of each sequence's own rows. */
+            llm__attn_args A;
+            memset(&A, 0, sizeof A);
+            A.n_seq = n_seq;
+            A.T = T;
+            A.pos0 = cache ? pos0 : 0;
+            A.n_head = NH;
+            A.n_head_kv = NKV;
+            A.D = D;
+            A.q = c->q, A.ldq = C, A.q_seq = T * C;
+            A.out = c->att, A.ldo = C, A.o_seq = T * C;
+            if (cache) {
+                A.k = c->kcache + l * c->n_ctx * Ekv, A.ldk = Ekv, A.k_seq = 0;
+                A.v = c->vcache + l * c->n_ctx * Ekv, A.ldv = Ekv, A.v_seq = 0;
+            } else {
+                A.k = c->k, A.ldk = Ekv, A.k_seq = T * Ekv;
+                A.v = c->v, A.ldv = Ekv, A.v_seq = T * Ekv;
+            }
+            llm__attn_fwd(c->pool, &A);
         }
-        llm__ops_matmul(c->pool, c->x, c->att, L->wo, L->bo, M, C, C, 1);
+        llm__qmat_matmul(c->pool, c->qtile, c->x, c->att, L->wo, L->wo_type, L->bo, M, C, C, 1);
 
         /* MLP sub-block: x += down(act(norm(x))) */
         if (gpt2) {
             ew_run(c, EW_LAYERNORM, c->xn, c->x, L->ffn_norm, L->ffn_norm_b, M, C, cfg->norm_eps);
-            llm__ops_matmul(c->pool, c->h, c->xn, L->w_up, L->b_up, M, C, F, 0);
+            llm__qmat_matmul(c->pool, c->qtile, c->h, c->xn, L->w_up, L->w_up_type, L->b_up, M,
+                             C, F, 0);
             ew_run(c, EW_GELU, c->h, NULL, NULL, NULL, M, F, 0.0f);
         } else {
             ew_run(c, EW_RMSNORM, c->xn, c->x, L->ffn_norm, NULL, M, C, cfg->norm_eps);
-            llm__ops_matmul(c->pool, c->h, c->xn, L->w_gate, NULL, M, C, F, 0);
-            llm__ops_matmul(c->pool, c->h2, c->xn, L->w_up, NULL, M, C, F, 0);
+            llm__qmat_matmul(c->pool, c->qtile, c->h, c->xn, L->w_gate, L->w_gate_type, NULL, M,
+                             C, F, 0);
+            llm__qmat_matmul(c->pool, c->qtile, c->h2, c->xn, L->w_up, L->w_up_type, NULL, M, C,
+                             F, 0);
             ew_run(c, EW_SWIGLU, c->h, c->h2, NULL, NULL, M, F, 0.0f);
         }
-        llm__ops_matmul(c->pool, c->x, c->h, L->w_down, L->b_down, M, F, C, 1);
+        llm__qmat_matmul(c->pool, c->qtile, c->x, c->h, L->w_down, L->w_down_type, L->b_down, M,
+                         F, C, 1);
     }
     if (gpt2)
         ew_run(c, EW_LAYERNORM, c->xn, c->x, m->out_norm, m->out_norm_b, M, C, cfg->norm_eps);
@@ -416,8 +489,8 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
 
 /* logits(n, V) = rows(n, C) · outputᵀ */
 static void project(const llm_ctx *c, float *logits, const float *rows, size_t n) {
-    llm__ops_matmul(c->pool, logits, rows, c->model->output, NULL, n, c->model->cfg.n_embd,
-                    c->model->cfg.n_vocab, 0);
+    llm__qmat_matmul(c->pool, c->qtile, logits, rows, c->model->output, c->model->output_type,
+                     NULL, n, c->model->cfg.n_embd, c->model->cfg.n_vocab, 0);
 }
 
 #define CHECK_CTX(c, fn)                                                       \
@@ -632,6 +705,46 @@ int llm_cross_entropy(double *loss, float *logprobs, const float *logits,
     return LLM_OK;
 }
 
+/* Log-probabilities of `targets` under n final-normed rows (n, C): the
+ * fused, chunked head and log-sum-exp of xent.c for an F32 output matrix,
+ * else the rows' logits in chunks of logit_rows and score_rows. */
+static void score_hidden(llm_ctx *c, const float *rows, size_t n, const llm_token *targets,
+                         float *logprobs, double *sum, uint64_t *count) {
+    const size_t C = c->model->cfg.n_embd, V = c->model->cfg.n_vocab;
+    size_t r0, r;
+    if (c->xent_R) {
+        llm__xent_args xa;
+        llm__xent_stats st;
+        xa.N = n, xa.C = C, xa.V = V;
+        xa.x = rows;
+        xa.w = c->model->output;
+        xa.tgt = targets;
+        xa.R = c->xent_R, xa.Vc = c->xent_Vc;
+        xa.scratch = c->logits;
+        llm__xent_stats_of(&st, &xa);
+        for (r0 = 0; r0 < n; r0 += xa.R) {
+            const size_t nr = n - r0 < xa.R ? n - r0 : xa.R;
+            llm__xent_block(c->pool, &xa, r0, nr);
+            for (r = 0; r < nr; r++) {
+                double lp = 0.0;
+                if (targets[r0 + r] >= 0) {
+                    lp = (double)st.zy[r] - ((double)st.m[r] + log(st.l[r]));
+                    *sum += lp;
+                    (*count)++;
+                }
+                if (logprobs)
+                    logprobs[r0 + r] = (float)lp;
+            }
+        }
+        return;
+    }
+    for (r0 = 0; r0 < n; r0 += c->logit_rows) {
+        const size_t nr = n - r0 < c->logit_rows ? n - r0 : c->logit_rows;
+        project(c, c->logits, rows + r0 * C, nr);
+        score_rows(c->logits, nr, V, targets + r0, logprobs ? logprobs + r0 : NULL, sum, count);
+    }
+}
+
 int llm_ctx_loss(double *loss, float *logprobs, llm_ctx *c, const llm_token *inputs,
                  const llm_token *targets, size_t n_seq, size_t n_tokens) {
     size_t M, r, V;
@@ -658,11 +771,7 @@ int llm_ctx_loss(double *loss, float *logprobs, llm_ctx *c, const llm_token *inp
     if ((rc = run_blocks(c, inputs, n_seq, n_tokens, 0, 0)) != LLM_OK)
         return rc;
     c->has_logits = 0; /* the logits scratch is reused below */
-    for (r = 0; r < M; r += c->logit_rows) {
-        size_t n = M - r < c->logit_rows ? M - r : c->logit_rows;
-        project(c, c->logits, c->xn + r * c->model->cfg.n_embd, n);
-        score_rows(c->logits, n, V, targets + r, logprobs ? logprobs + r : NULL, &sum, &count);
-    }
+    score_hidden(c, c->xn, M, targets, logprobs, &sum, &count);
     *loss = count ? -sum / (double)count : NAN;
     return LLM_OK;
 }
@@ -674,7 +783,7 @@ int llm_ctx_loss(double *loss, float *logprobs, llm_ctx *c, const llm_token *inp
  * the same input length and target count are batched. */
 int llm_ctx_eval(double *nll_sum, uint64_t *n_predicted, llm_ctx *c, const llm_token *tokens,
                  size_t n_tokens, size_t window, size_t stride) {
-    size_t V, C, n_targets, step_start, max_seq;
+    size_t C, n_targets, step_start, max_seq;
     double sum = 0.0;
     uint64_t count = 0;
     int rc;
@@ -699,7 +808,6 @@ int llm_ctx_eval(double *nll_sum, uint64_t *n_predicted, llm_ctx *c, const llm_t
     *n_predicted = 0;
     if (n_tokens < 2)
         return LLM_OK;
-    V = c->model->cfg.n_vocab;
     C = c->model->cfg.n_embd;
     n_targets = n_tokens - 1;
     max_seq = c->n_batch / window;
@@ -710,7 +818,7 @@ int llm_ctx_eval(double *nll_sum, uint64_t *n_predicted, llm_ctx *c, const llm_t
          * following steps of identical shape. */
         size_t e = step_start + stride < n_targets ? step_start + stride : n_targets;
         size_t a = e > window ? e - window : 0;
-        size_t len = e - a, n_score = e - step_start, g = 0, b, r;
+        size_t len = e - a, n_score = e - step_start, g = 0, b;
         size_t s = step_start;
         while (g < max_seq && s < n_targets) {
             size_t e2 = s + stride < n_targets ? s + stride : n_targets;
@@ -732,11 +840,8 @@ int llm_ctx_eval(double *nll_sum, uint64_t *n_predicted, llm_ctx *c, const llm_t
                 e_b = n_targets;
             a_b = e_b - len;
             first_row = len - n_score;
-            for (r = 0; r < n_score; r += c->logit_rows) {
-                size_t n = n_score - r < c->logit_rows ? n_score - r : c->logit_rows;
-                project(c, c->logits, c->xn + (b * len + first_row + r) * C, n);
-                score_rows(c->logits, n, V, tokens + a_b + first_row + r + 1, NULL, &sum, &count);
-            }
+            score_hidden(c, c->xn + (b * len + first_row) * C, n_score,
+                         tokens + a_b + first_row + 1, NULL, &sum, &count);
         }
         step_start = s;
         if ((rc = llm__progress(&c->obj, c->opts.progress, c->opts.progress_ud, LLM_PHASE_EVAL,

@@ -25,6 +25,7 @@
 
 #include "format/gguf.h"
 #include "format/json.h"
+#include "format/limits.h"
 #include "format/safetensors.h"
 #include "model/model.h"
 
@@ -406,6 +407,25 @@ static int import_shard(llm_model *m, const char *path, unsigned char *done,
     if (rc)
         return rc;
     rc = llm__st_parse(&st, f.p, f.n, path, &m->obj.mem, &m->obj);
+    if (rc == LLM_OK) {
+        /* the caps of llm_model_opts (format/limits.h) */
+        llm__limits lim;
+        uint32_t d;
+        llm__limits_model(&lim, opts);
+        if (st.n > lim.max_tensors)
+            rc = llm__err(&m->obj, LLM_ERR_RANGE,
+                          "%s: %zu tensors exceed the cap max_tensors = %llu", path, st.n,
+                          (unsigned long long)lim.max_tensors);
+        for (i = 0; rc == LLM_OK && i < st.n; i++)
+            for (d = 0; rc == LLM_OK && d < st.t[i].n_dims; d++)
+                if (st.t[i].shape[d] > lim.max_dim)
+                    rc = llm__err(&m->obj, LLM_ERR_RANGE,
+                                  "%s: tensor '%s' dimension %u is %llu, above the cap "
+                                  "max_dim = %llu",
+                                  path, st.t[i].name, (unsigned)d,
+                                  (unsigned long long)st.t[i].shape[d],
+                                  (unsigned long long)lim.max_dim);
+    }
     for (i = 0; rc == LLM_OK && i < st.n; i++) {
         char gg[64];
         int mode, k;
@@ -452,8 +472,11 @@ static int import_hf(llm_model **out, const char *dir, const llm_model_opts *opt
     llm__mem_init(&tmp.mem, opts->alloc, opts->alloc_ud);
     if ((rc = read_hf_config(&cfg, dir, &tmp.mem, NULL)) != LLM_OK)
         return rc;
-    if ((rc = llm__model_alloc(&m, &cfg, opts)) != LLM_OK)
-        return rc;
+    if ((rc = llm__model_alloc(&m, &cfg, opts)) != LLM_OK) {
+        char msg[LLM__ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", llm_last_errmsg());
+        return llm__err(NULL, rc, "%s: %s", dir, msg); /* name the checkpoint */
+    }
     done = llm__mem_calloc(&m->obj.mem, m->n_tensors, 1);
     if (!done) {
         rc = llm__err(&m->obj, LLM_ERR_NOMEM, "%s: out of memory", dir);
@@ -517,7 +540,14 @@ static int import_hf(llm_model **out, const char *dir, const llm_model_opts *opt
     /* The tokenizer files of the directory. */
     {
         llm_tokenizer *tok = NULL;
-        rc = llm_tokenizer_load(&tok, dir, NULL);
+        llm_tokenizer_opts to;
+        /* the model's caps bound its tokenizer too */
+        LLM_TOKENIZER_OPTS_INIT(&to);
+        to.alloc = opts->alloc;
+        to.alloc_ud = opts->alloc_ud;
+        to.max_vocab = opts->max_vocab;
+        to.max_string = opts->max_string;
+        rc = llm_tokenizer_load(&tok, dir, &to);
         if (rc == LLM_OK)
             m->tok = tok;
         else if (rc != LLM_ERR_NOT_FOUND) {
@@ -658,8 +688,10 @@ static int import_llama2c(llm_model **out, const char *path, const llm_model_opt
     cfg.rope_base = 10000.0f;  /* run.c's RoPE */
     cfg.flags = shared ? 0 : LLM_CFG_UNTIED_OUTPUT;
     if ((rc = llm__model_alloc(&m, &cfg, opts)) != LLM_OK) {
+        char msg[LLM__ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", llm_last_errmsg());
         unmap_file(&f);
-        return rc;
+        return llm__err(NULL, rc, "%s: %s", path, msg); /* name the checkpoint */
     }
     p = b + hdr;
     if (version == 0) {

@@ -21,7 +21,10 @@
 #include <unistd.h>
 
 #include "format/gguf.h"
+#include "llm_matvec.h"
+#include "format/limits.h"
 #include "model/model.h"
+#include "model/qmat.h"
 #include "tokenizer/tok_spec.h"
 
 static const char *arch_name(int32_t arch) {
@@ -32,8 +35,8 @@ static const char *arch_name(int32_t arch) {
  * Layout
  * ------------------------------------------------------------------------ */
 
-static void add_tensor(llm_model *m, size_t *i, float **slot, uint32_t n_dims,
-                       uint64_t d0, uint64_t d1, const char *fmt, int layer) {
+static void add_tensor(llm_model *m, size_t *i, float **slot, uint32_t *type_slot,
+                       uint32_t n_dims, uint64_t d0, uint64_t d1, const char *fmt, int layer) {
     llm__tensor *t = &m->tensors[*i];
     if (layer >= 0)
         snprintf(t->name, sizeof t->name, "blk.%d.%s", layer, fmt);
@@ -44,6 +47,9 @@ static void add_tensor(llm_model *m, size_t *i, float **slot, uint32_t n_dims,
     t->dims[1] = n_dims == 2 ? d1 : 1;
     t->n = (size_t)(t->dims[0] * t->dims[1]);
     t->slot = slot;
+    t->type_slot = type_slot;
+    t->type = LLM__GGML_F32;
+    t->nbytes = t->n * sizeof(float);
     t->data = NULL;
     (*i)++;
 }
@@ -62,57 +68,61 @@ static size_t layout_fill(llm_model *m, int fill) {
     llm__tensor *saved = m->tensors;
     if (!fill)
         m->tensors = dummy; /* counting: write every entry over one scratch slot */
-#define ADD(slot, nd, d0, d1, fmt, layer)                                      \
+#define ADD(slot, nd, d0, d1, fmt, layer) ADDT(slot, NULL, nd, d0, d1, fmt, layer)
+#define ADDT(slot, tslot, nd, d0, d1, fmt, layer)                              \
     do {                                                                       \
-        add_tensor(m, &i, (slot), (nd), (d0), (d1), (fmt), (layer));           \
+        add_tensor(m, &i, (slot), (tslot), (nd), (d0), (d1), (fmt), (layer));  \
         if (!fill)                                                             \
             i--, count++;                                                      \
     } while (0)
     {
         size_t count = 0;
-        ADD(&m->tok_embd, 2, V, C, "token_embd.weight", -1);
+        ADDT(&m->tok_embd, &m->tok_embd_type, 2, V, C, "token_embd.weight", -1);
         if (gpt2)
             ADD(&m->pos_embd, 2, c->n_ctx, C, "position_embd.weight", -1);
         for (l = 0; l < c->n_layer; l++) {
             llm__layer *L = fill ? &m->layers[l] : NULL;
 #define S(f) (L ? &L->f : NULL)
+#define TS(f) (L ? &L->f##_type : NULL)
             ADD(S(attn_norm), 1, C, 0, "attn_norm.weight", (int)l);
             if (gpt2) {
                 ADD(S(attn_norm_b), 1, C, 0, "attn_norm.bias", (int)l);
-                ADD(S(wqkv), 2, C + 2 * Ekv, C, "attn_qkv.weight", (int)l);
+                ADDT(S(wqkv), TS(wqkv), 2, C + 2 * Ekv, C, "attn_qkv.weight", (int)l);
                 ADD(S(bqkv), 1, C + 2 * Ekv, 0, "attn_qkv.bias", (int)l);
             } else {
-                ADD(S(wq), 2, C, C, "attn_q.weight", (int)l);
-                ADD(S(wk), 2, Ekv, C, "attn_k.weight", (int)l);
-                ADD(S(wv), 2, Ekv, C, "attn_v.weight", (int)l);
+                ADDT(S(wq), TS(wq), 2, C, C, "attn_q.weight", (int)l);
+                ADDT(S(wk), TS(wk), 2, Ekv, C, "attn_k.weight", (int)l);
+                ADDT(S(wv), TS(wv), 2, Ekv, C, "attn_v.weight", (int)l);
                 if (qkv_bias) {
                     ADD(S(bq), 1, C, 0, "attn_q.bias", (int)l);
                     ADD(S(bk), 1, Ekv, 0, "attn_k.bias", (int)l);
                     ADD(S(bv), 1, Ekv, 0, "attn_v.bias", (int)l);
                 }
             }
-            ADD(S(wo), 2, C, C, "attn_output.weight", (int)l);
+            ADDT(S(wo), TS(wo), 2, C, C, "attn_output.weight", (int)l);
             if (gpt2)
                 ADD(S(bo), 1, C, 0, "attn_output.bias", (int)l);
             ADD(S(ffn_norm), 1, C, 0, "ffn_norm.weight", (int)l);
             if (gpt2)
                 ADD(S(ffn_norm_b), 1, C, 0, "ffn_norm.bias", (int)l);
             if (!gpt2)
-                ADD(S(w_gate), 2, F, C, "ffn_gate.weight", (int)l);
-            ADD(S(w_up), 2, F, C, "ffn_up.weight", (int)l);
+                ADDT(S(w_gate), TS(w_gate), 2, F, C, "ffn_gate.weight", (int)l);
+            ADDT(S(w_up), TS(w_up), 2, F, C, "ffn_up.weight", (int)l);
             if (gpt2)
                 ADD(S(b_up), 1, F, 0, "ffn_up.bias", (int)l);
-            ADD(S(w_down), 2, C, F, "ffn_down.weight", (int)l);
+            ADDT(S(w_down), TS(w_down), 2, C, F, "ffn_down.weight", (int)l);
             if (gpt2)
                 ADD(S(b_down), 1, C, 0, "ffn_down.bias", (int)l);
 #undef S
+#undef TS
         }
         ADD(&m->out_norm, 1, C, 0, "output_norm.weight", -1);
         if (gpt2)
             ADD(&m->out_norm_b, 1, C, 0, "output_norm.bias", -1);
         if (c->flags & LLM_CFG_UNTIED_OUTPUT)
-            ADD(&m->output, 2, V, C, "output.weight", -1);
+            ADDT(&m->output, &m->output_type, 2, V, C, "output.weight", -1);
 #undef ADD
+#undef ADDT
         if (!fill) {
             m->tensors = saved;
             return count;
@@ -143,20 +153,38 @@ static void bind_views(llm_model *m) {
     uint32_t l;
     const size_t C = m->cfg.n_embd, Ekv = m->n_embd_kv;
     size_t i;
-    for (i = 0; i < m->n_tensors; i++)
+    for (i = 0; i < m->n_tensors; i++) {
         *m->tensors[i].slot = m->tensors[i].data;
+        if (m->tensors[i].type_slot)
+            *m->tensors[i].type_slot = m->tensors[i].type;
+    }
     if (m->cfg.arch == LLM_ARCH_GPT2)
         for (l = 0; l < m->cfg.n_layer; l++) {
             llm__layer *L = &m->layers[l];
+            /* Row r of the fused matrix starts r row-sizes in, whatever
+             * the storage type (Q8_0 rows are C / 32 blocks). */
+            char *base = (char *)L->wqkv;
+            size_t row = llm__qmat_row_bytes(L->wqkv_type, C);
             L->wq = L->wqkv;
-            L->wk = L->wqkv + C * C;
-            L->wv = L->wqkv + (C + Ekv) * C;
+            L->wk = (float *)(void *)(base + C * row);
+            L->wv = (float *)(void *)(base + (C + Ekv) * row);
+            L->wq_type = L->wk_type = L->wv_type = L->wqkv_type;
             L->bq = L->bqkv;
             L->bk = L->bqkv + C;
             L->bv = L->bqkv + C + Ekv;
         }
-    if (!(m->cfg.flags & LLM_CFG_UNTIED_OUTPUT))
+    if (!(m->cfg.flags & LLM_CFG_UNTIED_OUTPUT)) {
         m->output = m->tok_embd;
+        m->output_type = m->tok_embd_type;
+    }
+}
+
+int llm__model_is_quantized(const llm_model *m) {
+    size_t i;
+    for (i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].type != LLM__GGML_F32)
+            return 1;
+    return 0;
 }
 
 /* Floats for tensor t rounded up so every tensor starts LLM__ALIGN-aligned. */
@@ -241,6 +269,40 @@ static int ends_with(const char *s, const char *suffix) {
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* The caps of llm_model_opts (limits.h) on a validated config; `where`
+ * names the file or "model". Checked before anything is sized by the
+ * config, so a capped-out file allocates nothing big. */
+static int config_caps(llm_model *m, const llm__limits *lim, const char *where) {
+    const llm_model_config *c = &m->cfg;
+    const struct {
+        const char *name;
+        uint32_t v;
+    } dims[] = {{"n_ctx", c->n_ctx}, {"n_embd", c->n_embd}, {"n_ff", c->n_ff},
+                {"n_head", c->n_head}, {"n_layer", c->n_layer}};
+    size_t i;
+    for (i = 0; i < sizeof dims / sizeof dims[0]; i++)
+        if (dims[i].v > lim->max_dim)
+            return llm__err(&m->obj, LLM_ERR_RANGE,
+                            "%s: %s = %u exceeds the cap max_dim = %llu (llm_model_opts)", where,
+                            dims[i].name, (unsigned)dims[i].v,
+                            (unsigned long long)lim->max_dim);
+    if (c->n_vocab > lim->max_vocab)
+        return llm__err(&m->obj, LLM_ERR_RANGE,
+                        "%s: n_vocab = %u exceeds the cap max_vocab = %llu (llm_model_opts)",
+                        where, (unsigned)c->n_vocab, (unsigned long long)lim->max_vocab);
+    return LLM_OK;
+}
+
+/* The tensor count of the layout against max_tensors. */
+static int tensor_caps(llm_model *m, const llm__limits *lim, const char *where) {
+    if (m->n_tensors > lim->max_tensors)
+        return llm__err(&m->obj, LLM_ERR_RANGE,
+                        "%s: the config needs %zu tensors, above the cap max_tensors = %llu "
+                        "(llm_model_opts)",
+                        where, m->n_tensors, (unsigned long long)lim->max_tensors);
+    return LLM_OK;
+}
+
 int llm__model_alloc(llm_model **out, const llm_model_config *config,
                      const llm_model_opts *opts_in) {
     llm_model_opts opts;
@@ -263,8 +325,20 @@ int llm__model_alloc(llm_model **out, const llm_model_config *config,
             return fail(m, out, llm__err(&m->obj, LLM_ERR_NOMEM,
                                          "model: this config needs about %.3g parameters", est));
     }
+    {
+        llm__limits lim;
+        llm__limits_model(&lim, &opts);
+        if ((rc = config_caps(m, &lim, "model")) != LLM_OK)
+            return fail(m, out, rc);
+    }
     if ((rc = layout_build(m)) != LLM_OK)
         return fail(m, out, rc);
+    {
+        llm__limits lim;
+        llm__limits_model(&lim, &opts);
+        if ((rc = tensor_caps(m, &lim, "model")) != LLM_OK)
+            return fail(m, out, rc);
+    }
     for (i = 0; i < m->n_tensors; i++) {
         if (m->tensors[i].n > (SIZE_MAX / 8 - total))
             return fail(m, out, llm__err(&m->obj, LLM_ERR_NOMEM, "model: too large"));
@@ -486,8 +560,23 @@ static int config_from_gguf(llm_model *m, const llm__gguf *g, const char *path) 
 static int tokenizer_from_gguf(llm_model *m, const llm__gguf *g, const char *path,
                                const llm_model_opts *opts);
 
-/* Binds every expected tensor: F32 (4-byte aligned, in a mapping) by
- * pointer, F32 otherwise / F16 / BF16 converted into the arena. */
+/* Floats of arena that tensor t takes (Q8_0 blocks rounded up to floats). */
+static size_t tensor_floats(const llm__tensor *t) {
+    return padded_floats((t->nbytes + sizeof(float) - 1) / sizeof(float));
+}
+
+/* 1 when the file's bytes of gt can be used in place: F32 on a 4-byte
+ * boundary, or Q8_0 (blocks need only 2-byte alignment) on a 2-byte one. */
+static int in_place(const llm__gguf_tensor *gt, int zero_copy) {
+    return zero_copy && ((gt->type == LLM__GGML_F32 && gt->file_offset % 4 == 0) ||
+                         (gt->type == LLM__GGML_Q8_0 && gt->file_offset % 2 == 0));
+}
+
+/* Binds every expected tensor: F32 and Q8_0 (aligned, in a mapping) by
+ * pointer, F32 / Q8_0 otherwise copied and F16 / BF16 converted into the
+ * arena. Q8_0 is accepted for the matrices only (type_slot set); its byte
+ * size was checked by the GGUF parser (rows a multiple of 32 values,
+ * rows * cols / 32 * 34 bytes inside the file). */
 static int bind_gguf_tensors(llm_model *m, const llm__gguf *g, const char *path,
                              int zero_copy, const llm_model_opts *opts) {
     size_t i, need = 0, off = 0;
@@ -512,12 +601,30 @@ static int bind_gguf_tensors(llm_model *m, const llm__gguf *g, const char *path,
                             path, t->name, (unsigned long long)gt->ne[0],
                             (unsigned long long)gt->ne[1], (unsigned long long)ne0,
                             (unsigned long long)ne1);
-        if (gt->type != LLM__GGML_F32 && gt->type != LLM__GGML_F16 && gt->type != LLM__GGML_BF16)
+        if (gt->type == LLM__GGML_Q8_0 && !t->type_slot)
             return llm__err(&m->obj, LLM_ERR_UNSUPPORTED,
-                            "%s: tensor '%s' has type %s; only F32, F16 and BF16 are supported",
+                            "%s: tensor '%s' is Q8_0; only the weight matrices may be "
+                            "quantized (norms, biases and position embeddings are F32)",
+                            path, t->name);
+        if (gt->type != LLM__GGML_F32 && gt->type != LLM__GGML_F16 &&
+            gt->type != LLM__GGML_BF16 && gt->type != LLM__GGML_Q8_0)
+            return llm__err(&m->obj, LLM_ERR_UNSUPPORTED,
+                            "%s: tensor '%s' has type %s; only F32, F16, BF16 and Q8_0 are "
+                            "supported",
                             path, t->name, llm__gguf_type_name(gt->type));
-        if (!(zero_copy && gt->type == LLM__GGML_F32 && gt->file_offset % 4 == 0))
-            need += padded_floats(t->n);
+        if (gt->type == LLM__GGML_Q8_0) {
+            /* The parser derived nbytes from the shape; check it anyway, as
+             * the kernels read exactly this many bytes. */
+            if (ne0 % LLM__Q8_BLOCK != 0 || gt->nbytes != (size_t)ne1 * llm__q8_row_bytes(ne0))
+                return llm__err(&m->obj, LLM_ERR_BAD_FILE,
+                                "%s: tensor '%s': Q8_0 data of %zu bytes does not match "
+                                "{%llu, %llu}", path, t->name, gt->nbytes,
+                                (unsigned long long)ne0, (unsigned long long)ne1);
+            t->type = LLM__GGML_Q8_0;
+            t->nbytes = gt->nbytes;
+        }
+        if (!in_place(gt, zero_copy))
+            need += tensor_floats(t);
     }
     if (need) {
         m->arena = llm__mem_alloc_aligned(&m->obj.mem, llm__mem_mul(need, sizeof(float)));
@@ -530,15 +637,15 @@ static int bind_gguf_tensors(llm_model *m, const llm__gguf *g, const char *path,
         llm__tensor *t = &m->tensors[i];
         const llm__gguf_tensor *gt = llm__gguf_find_tensor(g, t->name);
         size_t j;
-        if (zero_copy && gt->type == LLM__GGML_F32 && gt->file_offset % 4 == 0) {
+        if (in_place(gt, zero_copy)) {
             /* The mapping is read-only; the model never writes weights
              * (llm__model_make_writable copies them first). */
             t->data = (float *)(uintptr_t)gt->data;
         } else {
             t->data = m->arena + off;
-            off += padded_floats(t->n);
-            if (gt->type == LLM__GGML_F32) {
-                memcpy(t->data, gt->data, t->n * sizeof(float));
+            off += tensor_floats(t);
+            if (gt->type == LLM__GGML_F32 || gt->type == LLM__GGML_Q8_0) {
+                memcpy(t->data, gt->data, t->nbytes);
             } else {
                 for (j = 0; j < t->n; j++) {
                     uint16_t h = (uint16_t)(gt->data[2 * j] | (gt->data[2 * j + 1] << 8));
@@ -558,11 +665,16 @@ static int bind_gguf_tensors(llm_model *m, const llm__gguf *g, const char *path,
 static int load_from_buffer(llm_model *m, const void *buf, size_t size, const char *path,
                             int zero_copy, const llm_model_opts *opts) {
     llm__gguf g;
-    int rc = llm__gguf_parse(&g, buf, size, path, &m->obj.mem, &m->obj);
+    llm__limits lim;
+    int rc;
     uint32_t ft = 0;
+    llm__limits_model(&lim, opts);
+    rc = llm__gguf_parse_ex(&g, buf, size, path, &m->obj.mem, &m->obj, &lim);
     if (rc)
         return rc;
     rc = config_from_gguf(m, &g, path);
+    if (rc == LLM_OK)
+        rc = config_caps(m, &lim, path);
     if (rc == LLM_OK)
         rc = layout_build(m);
     if (rc == LLM_OK)
@@ -575,7 +687,10 @@ static int load_from_buffer(llm_model *m, const void *buf, size_t size, const ch
         } else {
             /* No key: name the type of the largest tensor (1 F16, 32 BF16). */
             const llm__gguf_tensor *te = llm__gguf_find_tensor(&g, "token_embd.weight");
-            m->file_type = te->type == LLM__GGML_F16 ? 1 : te->type == LLM__GGML_BF16 ? 32 : 0;
+            m->file_type = te->type == LLM__GGML_F16    ? 1
+                           : te->type == LLM__GGML_BF16 ? 32
+                           : te->type == LLM__GGML_Q8_0 ? 7
+                                                        : 0;
         }
     }
     llm__gguf_release(&g);
@@ -686,15 +801,15 @@ int llm__model_make_writable(llm_model *m) {
     if (!m->map && !m->file_buf)
         return LLM_OK;
     for (i = 0; i < m->n_tensors; i++)
-        need += padded_floats(m->tensors[i].n);
+        need += tensor_floats(&m->tensors[i]);
     arena = llm__mem_alloc_aligned(&m->obj.mem, llm__mem_mul(need, sizeof(float)));
     if (!arena)
         return llm__err(&m->obj, LLM_ERR_NOMEM, "model: cannot allocate %zu bytes of weights",
                         need * sizeof(float));
     for (i = 0; i < m->n_tensors; i++) {
-        memcpy(arena + off, m->tensors[i].data, m->tensors[i].n * sizeof(float));
+        memcpy(arena + off, m->tensors[i].data, m->tensors[i].nbytes);
         m->tensors[i].data = arena + off;
-        off += padded_floats(m->tensors[i].n);
+        off += tensor_floats(&m->tensors[i]);
     }
     bind_views(m);
     llm__mem_free_aligned(&m->obj.mem, m->arena);
@@ -739,6 +854,17 @@ static int tokenizer_from_gguf(llm_model *m, const llm__gguf *g, const char *pat
         return llm__err(&m->obj, LLM_ERR_BAD_FILE,
                         "%s: offset %zu: tokenizer.ggml.merges is not an array of strings",
                         path, km->value_offset);
+    {
+        /* the vocabulary cap before any array is sized by the count */
+        llm__limits lim;
+        llm__limits_model(&lim, opts);
+        if (kt->n > lim.max_vocab)
+            return llm__err(&m->obj, LLM_ERR_RANGE,
+                            "%s: offset %zu: tokenizer of %llu tokens exceeds the cap "
+                            "max_vocab = %llu (llm_model_opts)",
+                            path, kt->value_offset, (unsigned long long)kt->n,
+                            (unsigned long long)lim.max_vocab);
+    }
     if (ks && (ks->type != LLM__GGUF_ARRAY || ks->arr_type != LLM__GGUF_F32 || ks->n < kt->n))
         return llm__err(&m->obj, LLM_ERR_BAD_FILE,
                         "%s: offset %zu: tokenizer.ggml.scores must be FLOAT32[%llu]", path,
@@ -832,7 +958,11 @@ static int tokenizer_from_gguf(llm_model *m, const llm__gguf *g, const char *pat
     if (rc)
         goto done;
     spec.add_bos = b;
-    rc = llm__tok_from_spec(&m->tok, &spec, path, opts->alloc, opts->alloc_ud);
+    {
+        llm__limits lim;
+        llm__limits_model(&lim, opts);
+        rc = llm__tok_from_spec(&m->tok, &spec, path, opts->alloc, opts->alloc_ud, &lim);
+    }
     if (rc) {
         char msg[LLM__ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", llm_last_errmsg());
@@ -879,24 +1009,44 @@ static void kv_str(llm__gguf_wkv *kv, size_t *n, const char *key, const char *s,
     (*n)++;
 }
 
-int llm_model_save(const llm_model *mc, const char *path) {
-    llm_model *m = (llm_model *)(uintptr_t)mc; /* only its error slot is written */
+/* 1 when tensor t is quantized by `libllm quantize`: as llama.cpp, every
+ * 2-D weight matrix (token embedding and output included) whose rows are
+ * whole blocks; the position embedding, norms and biases stay F32. */
+static int quantizable(const llm__tensor *t) {
+    return t->type_slot != NULL && t->type == LLM__GGML_F32 && t->n_dims == 2 &&
+           t->dims[1] % LLM__Q8_BLOCK == 0;
+}
+
+/* Writes m as GGUF; with qtype Q8_0 the quantizable F32 matrices are
+ * quantized on the way (tensors already Q8_0 are written as they are).
+ * `fn` names the public function in messages. */
+static int save_gguf(llm_model *m, const char *path, uint32_t qtype, const char *fn,
+                     llm_progress_fn progress, void *progress_ud) {
     llm__gguf_wkv kv[MAX_SAVE_KV];
     char keys[16][64];
     llm__gguf_wtensor *wt;
     const char *an;
-    size_t n_kv = 0, i, nk = 0;
+    size_t n_kv = 0, i, nk = 0, qbytes = 0, qoff = 0;
+    unsigned char *qbuf = NULL;
+    int any_q8 = 0;
     llm__tok_spec spec;
-    int rc;
-    if (!llm__obj_is(m, LLM__MAGIC_MODEL))
-        return llm__err(NULL, LLM_ERR_INVALID, "llm_model_save: model is NULL or not a model");
-    if (!path)
-        return llm__err(&m->obj, LLM_ERR_INVALID, "llm_model_save: path is NULL");
+    int rc = LLM_OK;
+    for (i = 0; i < m->n_tensors; i++) {
+        const llm__tensor *t = &m->tensors[i];
+        if (qtype == LLM__GGML_Q8_0 && quantizable(t))
+            qbytes += llm__q8_row_bytes((size_t)t->dims[1]) * (size_t)t->dims[0];
+        if (t->type == LLM__GGML_Q8_0 || (qtype == LLM__GGML_Q8_0 && quantizable(t)))
+            any_q8 = 1;
+    }
     an = arch_name(m->cfg.arch);
 #define KEY(suffix) (snprintf(keys[nk], sizeof keys[nk], "%s.%s", an, suffix), keys[nk++])
     kv_str(kv, &n_kv, "general.architecture", an, strlen(an));
     kv_str(kv, &n_kv, "general.name", "libllm", 6);
-    kv_u32(kv, &n_kv, "general.file_type", 0); /* ALL_F32 */
+    /* llama_ftype: ALL_F32 = 0, MOSTLY_Q8_0 = 7; quantized files also
+     * carry the quantization version gguf-py writes (2). */
+    kv_u32(kv, &n_kv, "general.file_type", any_q8 ? 7 : 0);
+    if (any_q8)
+        kv_u32(kv, &n_kv, "general.quantization_version", 2);
     kv_u32(kv, &n_kv, KEY("context_length"), m->cfg.n_ctx);
     kv_u32(kv, &n_kv, KEY("embedding_length"), m->cfg.n_embd);
     kv_u32(kv, &n_kv, KEY("block_count"), m->cfg.n_layer);
@@ -915,14 +1065,19 @@ int llm_model_save(const llm_model *mc, const char *path) {
     if (m->tok && (rc = llm__tok_get_spec(m->tok, &spec)) != LLM_OK) {
         char msg[LLM__ERRMSG_MAX];
         snprintf(msg, sizeof msg, "%s", llm_last_errmsg());
-        return llm__err(&m->obj, rc, "llm_model_save: %s: the tokenizer cannot be stored: %s",
-                        path, msg);
+        return llm__err(&m->obj, rc, "%s: %s: the tokenizer cannot be stored: %s", fn, path,
+                        msg);
     }
     if (m->tok)
         n_kv += llm__tokgguf_kv(&kv[n_kv], &spec);
     wt = llm__mem_calloc(&m->obj.mem, m->n_tensors, sizeof *wt);
-    if (!wt)
-        return llm__err(&m->obj, LLM_ERR_NOMEM, "llm_model_save: out of memory");
+    if (qbytes)
+        qbuf = llm__mem_alloc(&m->obj.mem, qbytes);
+    if (!wt || (qbytes && !qbuf)) {
+        rc = llm__err(&m->obj, LLM_ERR_NOMEM, "%s: out of memory (%zu bytes of quantized "
+                      "weights)", fn, qbytes);
+        goto done;
+    }
     for (i = 0; i < m->n_tensors; i++) {
         const llm__tensor *t = &m->tensors[i];
         wt[i].name = t->name;
@@ -930,12 +1085,83 @@ int llm_model_save(const llm_model *mc, const char *path) {
         wt[i].ne[0] = t->n_dims == 2 ? t->dims[1] : t->dims[0];
         wt[i].ne[1] = t->n_dims == 2 ? t->dims[0] : 1;
         wt[i].ne[2] = wt[i].ne[3] = 1;
-        wt[i].type = LLM__GGML_F32;
+        wt[i].type = t->type;
         wt[i].data = t->data;
+        if (qtype == LLM__GGML_Q8_0 && quantizable(t)) {
+            /* (rows, cols / 32) blocks, quantized row by row */
+            const size_t rows = (size_t)t->dims[0], cols = (size_t)t->dims[1];
+            const size_t rb = llm__q8_row_bytes(cols);
+            size_t r;
+            for (r = 0; r < rows; r++)
+                llm__q8_quantize_ref((llm__q8_block *)(void *)(qbuf + qoff + r * rb),
+                                     t->data + r * cols, cols);
+            wt[i].type = LLM__GGML_Q8_0;
+            wt[i].data = qbuf + qoff;
+            qoff += rows * rb;
+        }
+        if ((rc = llm__progress(&m->obj, progress, progress_ud, LLM_PHASE_CONVERT, i + 1,
+                                m->n_tensors)) != LLM_OK)
+            goto done;
     }
     rc = llm__gguf_write(path, kv, n_kv, wt, m->n_tensors, 0, &m->obj);
-    llm__mem_free(&m->obj.mem, wt, m->n_tensors * sizeof *wt);
+done:
+    llm__mem_free(&m->obj.mem, qbuf, qbytes);
+    if (wt)
+        llm__mem_free(&m->obj.mem, wt, m->n_tensors * sizeof *wt);
     return rc;
+}
+
+int llm_model_save(const llm_model *mc, const char *path) {
+    llm_model *m = (llm_model *)(uintptr_t)mc; /* only its error slot is written */
+    if (!llm__obj_is(m, LLM__MAGIC_MODEL))
+        return llm__err(NULL, LLM_ERR_INVALID, "llm_model_save: model is NULL or not a model");
+    if (!path)
+        return llm__err(&m->obj, LLM_ERR_INVALID, "llm_model_save: path is NULL");
+    return save_gguf(m, path, LLM__GGML_F32, "llm_model_save", NULL, NULL);
+}
+
+int llm_quantize_opts_init(llm_quantize_opts *o, size_t struct_size) {
+    return llm__opts_init(o, struct_size, "llm_quantize_opts_init");
+}
+
+int llm_model_quantize(const char *in_path, const char *out_path,
+                       const llm_quantize_opts *opts_in) {
+    llm_quantize_opts opts;
+    llm_model_opts mo;
+    llm_model *m = NULL;
+    llm__obj tmp;
+    int rc;
+    memset(&tmp, 0, sizeof tmp);
+    llm__mem_init(&tmp.mem, NULL, NULL);
+    if (!in_path || !out_path)
+        return llm__err(NULL, LLM_ERR_INVALID, "llm_model_quantize: %s is NULL",
+                        !in_path ? "in_path" : "out_path");
+    if ((rc = llm__opts_read(&tmp, &opts, sizeof opts, opts_in, "llm_quantize_opts")) != LLM_OK)
+        return llm__err(NULL, rc, "%s", tmp.errmsg);
+    if (opts.type == 0)
+        opts.type = LLM_TYPE_Q8_0;
+    if (opts.type != LLM_TYPE_Q8_0)
+        return llm__err(NULL, LLM_ERR_UNSUPPORTED,
+                        "llm_quantize_opts.type %u is not supported (only LLM_TYPE_Q8_0 = 8)",
+                        (unsigned)opts.type);
+    if (opts.flags != 0)
+        return llm__err(NULL, LLM_ERR_UNSUPPORTED, "llm_quantize_opts.flags 0x%x: unknown flags",
+                        (unsigned)opts.flags);
+    llm_model_opts_init(&mo, sizeof mo);
+    mo.alloc = opts.alloc;
+    mo.alloc_ud = opts.alloc_ud;
+    if ((rc = llm_model_load(&m, in_path, &mo)) != LLM_OK)
+        return rc; /* the message is the thread's last error */
+    rc = save_gguf(m, out_path, LLM__GGML_Q8_0, "llm_model_quantize", opts.progress,
+                   opts.progress_ud);
+    if (rc) {
+        char msg[LLM__ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s", m->obj.errmsg);
+        llm_model_free(m);
+        return llm__err(NULL, rc, "%s", msg);
+    }
+    llm_model_free(m);
+    return LLM_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -1047,6 +1273,11 @@ int llm_model_tensor_data(const float **data, size_t *n_elements, const llm_mode
                         "llm_model_tensor_data: data or n_elements is NULL");
     if ((rc = find_named(&t, m, name, "llm_model_tensor_data")) != LLM_OK)
         return rc;
+    if (t->type != LLM__GGML_F32)
+        return llm__err((llm__obj *)(uintptr_t)&m->obj, LLM_ERR_UNSUPPORTED,
+                        "llm_model_tensor_data: '%s' is stored as %s, not F32; "
+                        "llm_model_tensor_copy dequantizes it", name,
+                        llm__gguf_type_name(t->type));
     *data = t->data;
     *n_elements = t->n;
     return LLM_OK;
@@ -1068,7 +1299,23 @@ int llm_model_tensor_copy(float *dst, size_t cap, size_t *n_needed, const llm_mo
     if (!dst)
         return llm__err((llm__obj *)(uintptr_t)&m->obj, LLM_ERR_INVALID,
                         "llm_model_tensor_copy: dst is NULL");
-    memcpy(dst, t->data, t->n * sizeof(float));
+    if (t->type == LLM__GGML_Q8_0)
+        llm__q8_dequantize(dst, (const llm__q8_block *)(const void *)t->data, t->n);
+    else
+        memcpy(dst, t->data, t->n * sizeof(float));
+    return LLM_OK;
+}
+
+int llm_model_tensor_type(uint32_t *type, const llm_model *m, const char *name) {
+    llm__tensor *t;
+    int rc;
+    CHECK_MODEL(m, "llm_model_tensor_type");
+    if (!type)
+        return llm__err((llm__obj *)(uintptr_t)&m->obj, LLM_ERR_INVALID,
+                        "llm_model_tensor_type: type is NULL");
+    if ((rc = find_named(&t, m, name, "llm_model_tensor_type")) != LLM_OK)
+        return rc;
+    *type = t->type;
     return LLM_OK;
 }
 

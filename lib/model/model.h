@@ -12,6 +12,14 @@
  * Layout of matrices: row-major (out, in) exactly as GGUF stores them
  * (GGUF ne = {in, out}), so y = x·Wᵀ is one sgemm with W transposed.
  * Llama Q/K rows are in GGUF's interleaved ("NORM") RoPE order.
+ *
+ * Storage types: every tensor is F32 except that the 2-D matrices (token
+ * embedding, projections, output; never the position embedding) may be
+ * Q8_0 (ggml type 8, lib/core/llm_matvec.h), kept quantized as in the
+ * file. Their typed pointer then points at Q8_0 blocks, not floats, and
+ * the matching *_type field says so: products and embedding rows go
+ * through lib/model/qmat.c, which dispatches on it; save and tensor_copy
+ * write or dequantize the blocks; the trainer refuses such a model.
  */
 #ifndef LLM_MODEL_H
 #define LLM_MODEL_H
@@ -39,6 +47,10 @@ typedef struct llm__layer {
     float *b_up;        /* (F); gpt2 only */
     float *w_down;      /* (C, F) */
     float *b_down;      /* (C); gpt2 only */
+    /* Storage type (LLM__GGML_F32 or LLM__GGML_Q8_0) of each matrix above;
+     * gpt2's wq/wk/wv views share wqkv's. */
+    uint32_t wqkv_type, wq_type, wk_type, wv_type, wo_type;
+    uint32_t w_gate_type, w_up_type, w_down_type;
 } llm__layer;
 
 /* A named tensor of the model. Shapes are row-major (PyTorch order):
@@ -48,8 +60,11 @@ typedef struct llm__tensor {
     uint32_t n_dims;       /* 1 or 2 */
     uint64_t dims[2];
     size_t n;              /* element count */
-    float *data;
+    float *data;           /* n floats, or Q8_0 blocks when type is Q8_0 */
     float **slot;          /* the typed pointer in llm_model that names it */
+    uint32_t type;         /* LLM__GGML_F32, or LLM__GGML_Q8_0 (2-D matrices only) */
+    size_t nbytes;         /* bytes at data: 4n, or n / 32 * 34 */
+    uint32_t *type_slot;   /* the *_type field of a matrix, NULL for F32-only tensors */
 } llm__tensor;
 
 struct llm_model {
@@ -62,6 +77,8 @@ struct llm_model {
     float *out_norm;           /* (C) */
     float *out_norm_b;         /* (C); gpt2 only */
     float *output;             /* (V, C); == tok_embd when tied */
+    uint32_t tok_embd_type;    /* LLM__GGML_F32 or LLM__GGML_Q8_0 */
+    uint32_t output_type;      /* == tok_embd_type when tied */
     llm__layer *layers;        /* [n_layer] */
     llm__tensor *tensors;      /* [n_tensors], in file order */
     size_t n_tensors;
@@ -82,6 +99,9 @@ LLM_INTERNAL int llm__model_alloc(llm_model **out, const llm_model_config *confi
 
 /* Finds a tensor by name; NULL when absent. */
 LLM_INTERNAL llm__tensor *llm__model_find(const llm_model *m, const char *name);
+
+/* 1 when any tensor of m is stored quantized (not F32). */
+LLM_INTERNAL int llm__model_is_quantized(const llm_model *m);
 
 /* Copies every tensor that still lives in a file mapping into the arena,
  * so the weights may be written (the trainer calls this). */

@@ -224,6 +224,32 @@ class TestModel(unittest.TestCase):
         self.assertIsNotNone(m.tokenizer)
         self.assertGreater(m.estimate_ctx_bytes(n_ctx=64), 2 * 2 * 64 * 32 * 4)
 
+    def test_quantize_q8_0(self):
+        out = os.path.join(tmp, "model-q8.gguf")
+        libllm.quantize(model_path, out)
+        q = libllm.Model.load(out)
+        try:
+            self.assertEqual(q.file_type, 7)
+            self.assertEqual(q.tensor_type("token_embd.weight"), libllm.TYPE_Q8_0)
+            self.assertEqual(q.tensor_type("output_norm.weight"), libllm.TYPE_F32)
+            self.assertEqual(self.m.tensor_type("token_embd.weight"), libllm.TYPE_F32)
+            # Q8_0 rounds each weight to the nearest step d = max|block| / 127,
+            # and d itself to fp16 (relative error 2^-11, times |q| <= 127)
+            a = self.m.tensor_copy("token_embd.weight")
+            b = q.tensor_copy("token_embd.weight")
+            for i in range(0, len(a), 32):
+                d = max(abs(x) for x in a[i:i + 32]) / 127
+                self.assertLessEqual(max(abs(x - y) for x, y in zip(a[i:i + 32], b[i:i + 32])),
+                                     d * (0.5 + 127 / 2048) + 1e-12)
+        finally:
+            q.close()
+        with self.assertRaises(ValueError):
+            libllm.quantize(model_path, out, type="q4_0")
+        with self.assertRaises(libllm.Error):
+            libllm.quantize(os.path.join(tmp, "missing.gguf"), out)
+        with self.assertRaises(libllm.Error):
+            self.m.tensor_type("no.such.tensor")
+
     @unittest.skipUnless(CLI, "LLM_CLI not set")
     def test_info_equals_cli(self):
         j = json.loads(cli("info", model_path, "--json"))

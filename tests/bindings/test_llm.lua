@@ -193,6 +193,29 @@ check(tok:is_closed(), "the model's tokenizer is closed with it")
 check_raises("model is closed", "use after close", m.n_params, m)
 check_raises("BAD_FILE", "bad model file", llm.model_load, TEXT_PATH)
 
+-- Q8_0: weights within half a quantization step d = max|block| / 127 of
+-- the F32 ones, plus d's own fp16 rounding (2^-11 relative, times |q| <= 127)
+llm.quantize(MODEL, TMP .. "/model-q8.gguf", {type = "q8_0"})
+do
+  local f, q = llm.model_load(MODEL), llm.model_load(TMP .. "/model-q8.gguf")
+  check(q:file_type() == 7 and q:tensor_type("token_embd.weight") == 8 and
+        q:tensor_type("output_norm.weight") == 0 and f:tensor_type("token_embd.weight") == 0,
+        "quantized tensor types")
+  local a, b, ok = f:tensor("token_embd.weight"), q:tensor("token_embd.weight"), true
+  for i = 1, #a, 32 do
+    local amax, err = 0, 0
+    for j = i, i + 31 do
+      amax = math.max(amax, math.abs(a[j]))
+      err = math.max(err, math.abs(a[j] - b[j]))
+    end
+    if err > amax / 127 * (0.5 + 127 / 2048) + 1e-12 then ok = false end
+  end
+  check(ok, "Q8_0 error within half a step")
+  f:close(); q:close()
+end
+check_raises("q8_0", "unknown quantization type", llm.quantize, MODEL, TMP .. "/x.gguf", {type = "q4_0"})
+check_raises("NOT_FOUND", "quantize a missing file", llm.quantize, TMP .. "/missing.gguf", TMP .. "/x.gguf")
+
 m = llm.load(MODEL)
 check(m:tokenizer() ~= nil, "llm.load finds the embedded tokenizer")
 ids = m:tokenize(TEXT)

@@ -434,16 +434,17 @@ def main():
                           max(abs(res["loss"] - r_nll / r_n) / (r_nll / r_n),
                               abs(res["bpb"] - want_bpb) / want_bpb))
 
-        # A well-formed GGUF with a quantized (Q8_0) tensor: refused as
-        # unsupported, naming the tensor.
+        # A well-formed GGUF with a quantized (Q8_0) norm: only weight
+        # matrices may be Q8_0 (tests/quant covers those), so it is refused
+        # as unsupported, naming the tensor.
         ref = llmref.GPT2Ref(V=31, T=16, C=32, L=1, NH=2, seed=9)
         p = os.path.join(tmp, "q8.gguf")
         llmref.write_gguf(p, ref.gguf_kv(), ref.gguf_tensors(),
-                          raw_types={"blk.0.ffn_up.weight": (8, 34)})
+                          raw_types={"blk.0.attn_norm.weight": (8, 34)})
         rc, m = lib.load(p)
         msg = lib.L.llm_last_errmsg().decode()
-        ok = rc == -4 and "blk.0.ffn_up.weight" in msg and "Q8_0" in msg
-        print("%-58s %s" % ("Q8_0 tensor refused as unsupported", "ok" if ok else "FAIL: %d %s" % (rc, msg)))
+        ok = rc == -4 and "blk.0.attn_norm.weight" in msg and "Q8_0" in msg
+        print("%-58s %s" % ("Q8_0 norm refused as unsupported", "ok" if ok else "FAIL: %d %s" % (rc, msg)))
         if not ok:
             failures.append("q8_0")
 

@@ -24,8 +24,8 @@ from .errors import (ABIError, BadFile, BufferTooSmall, Cancelled, ClosedError, 
                      InternalError, InvalidArgument, IOFailure, NoConvergence, NoMemory, NotFound,
                      OutOfRange, StateError, Unsupported, check)
 from .tokenizer import Tokenizer, TokenStream
-from .model import (ARCH_GPT2, ARCH_LLAMA, CFG_QKV_BIAS, CFG_UNTIED_OUTPUT, Context,
-                    Evaluation, Generation, Model, ModelConfig, cross_entropy)
+from .model import (ARCH_GPT2, ARCH_LLAMA, CFG_QKV_BIAS, CFG_UNTIED_OUTPUT, TYPE_F32, TYPE_Q8_0,
+                    Context, Evaluation, Generation, Model, ModelConfig, cross_entropy, quantize)
 from .sampler import Sampler, param_bounds
 from .trainer import SCHEDULE_CONSTANT, SCHEDULE_COSINE, Trainer, load_tokens
 from .generate import GenResult, Generated, Generator, generate, reason_str
@@ -38,6 +38,7 @@ __all__ = [
     "Model", "ModelConfig", "Context", "Tokenizer", "TokenStream", "Sampler", "Trainer",
     "Generator", "Generation", "Generated", "GenResult", "Evaluation",
     "generate", "reason_str", "cross_entropy", "load_tokens", "param_bounds",
+    "quantize", "TYPE_F32", "TYPE_Q8_0",
     "Constants", "Count", "Plan", "FitResult", "count_model", "count_train_flops",
     "plan_for_compute", "plan_for_params", "plan_for_tokens", "plan_loss", "plan_seconds",
     "plan_budget", "suggest_config", "fit_scaling_law",

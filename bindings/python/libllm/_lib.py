@@ -71,6 +71,14 @@ GEN_TOKEN_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int32, P(ctypes.c_char), c_si
 class llm_model_opts(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("flags", c_uint32),
                 ("alloc", ALLOC_FN), ("alloc_ud", c_void_p),
+                ("progress", PROGRESS_FN), ("progress_ud", c_void_p),
+                ("max_tensors", c_uint64), ("max_dim", c_uint64),
+                ("max_vocab", c_uint64), ("max_string", c_uint64)]
+
+
+class llm_quantize_opts(ctypes.Structure):
+    _fields_ = [("struct_size", c_uint32), ("type", c_uint32), ("flags", c_uint32),
+                ("alloc", ALLOC_FN), ("alloc_ud", c_void_p),
                 ("progress", PROGRESS_FN), ("progress_ud", c_void_p)]
 
 
@@ -84,7 +92,8 @@ class llm_model_config(ctypes.Structure):
 class llm_tokenizer_opts(ctypes.Structure):
     _fields_ = [("struct_size", c_uint32), ("flags", c_uint32),
                 ("alloc", ALLOC_FN), ("alloc_ud", c_void_p),
-                ("pattern", c_int32), ("n_special", c_uint32), ("special", P(c_char_p))]
+                ("pattern", c_int32), ("n_special", c_uint32), ("special", P(c_char_p)),
+                ("max_vocab", c_uint64), ("max_string", c_uint64)]
 
 
 class llm_tok_stream(ctypes.Structure):
@@ -287,6 +296,9 @@ llm_model_tensor_shape = fn("llm_model_tensor_shape", c_int, P(c_uint32), P(c_ui
                             c_char_p)
 llm_model_tensor_data = fn("llm_model_tensor_data", c_int, Pcf, Psz, H, c_char_p)
 llm_model_tensor_copy = fn("llm_model_tensor_copy", c_int, Pf, c_size_t, Psz, H, c_char_p)
+llm_model_tensor_type = fn("llm_model_tensor_type", c_int, P(c_uint32), H, c_char_p)
+llm_quantize_opts_init = fn("llm_quantize_opts_init", c_int, P(llm_quantize_opts), c_size_t)
+llm_model_quantize = fn("llm_model_quantize", c_int, c_char_p, c_char_p, P(llm_quantize_opts))
 llm_model_tokenizer = fn("llm_model_tokenizer", c_void_p, H)
 llm_model_set_tokenizer = fn("llm_model_set_tokenizer", c_int, H, H)
 

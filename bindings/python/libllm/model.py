@@ -53,6 +53,27 @@ class ModelConfig(_lib.llm_model_config):
     as_dict = _struct_dict
 
 
+TYPE_F32, TYPE_Q8_0 = 0, 8
+_QUANT_TYPES = {"q8_0": TYPE_Q8_0}
+
+
+def quantize(in_path: Union[str, os.PathLike], out_path: Union[str, os.PathLike], *,
+             type: Union[str, int] = "q8_0", progress: Optional[Callable] = None) -> None:
+    """Writes in_path's model to out_path with its weight matrices quantized
+    (llm_model_quantize; llama.cpp's Q8_0 layout, written atomically)."""
+    if isinstance(type, str):
+        if type.lower() not in _QUANT_TYPES:
+            raise ValueError("type must be one of %s, not %r" % (sorted(_QUANT_TYPES), type))
+        type = _QUANT_TYPES[type.lower()]
+    o = _lib.new_struct(_lib.llm_quantize_opts, _lib.llm_quantize_opts_init)
+    o.type = check_u32(type, "type")
+    cb = progress_callback(progress)
+    if cb is not None:
+        o.progress = cb.c
+    call(lambda: _lib.llm_model_quantize(path_arg(in_path), path_arg(out_path), ctypes.byref(o)),
+         None, cb)
+
+
 def _model_opts(no_mmap: bool, progress: Optional[Callable]):
     o = _lib.new_struct(_lib.llm_model_opts, _lib.llm_model_opts_init)
     o.flags = MODEL_NO_MMAP if no_mmap else 0
@@ -196,6 +217,12 @@ class Model(Handle):
     def n_params(self) -> int:
         v = ctypes.c_uint64()
         self._check(_lib.llm_model_n_params(ctypes.byref(v), self._h))
+        return v.value
+
+    def tensor_type(self, name: str) -> int:
+        """Storage type of a tensor: TYPE_F32 or TYPE_Q8_0 (llm_model_tensor_type)."""
+        v = ctypes.c_uint32()
+        self._check(_lib.llm_model_tensor_type(ctypes.byref(v), self._h, bytes_arg(name, "name")))
         return v.value
 
     @property

@@ -1,0 +1,357 @@
+/*
+ * bench_quant.c - decode speed of F32 and Q8_0 weights against the memory
+ * roofline, measured in one run:
+ *
+ *   read     streaming read bandwidth (sum of a 1 GiB float buffer, split
+ *            over the threads), the ceiling every decode figure is a share
+ *            of: roofline tok/s = read GB/s / weight bytes per token;
+ *   matvec   y = W·x for W of 50257 x 768 (GPT-2's output projection) as
+ *            F32 and Q8_0, through the kernels libllm dispatches to
+ *            (llm__qmat_matmul on a pool), GB/s of weights read;
+ *   matmul   a 128 x 768 by 768 x 3072 product (GPT-2's MLP up projection
+ *            on a 128-token prompt): F32 sgemm, Q8_0 by the integer path,
+ *            and Q8_0 as tiles dequantized to F32 then sgemm (the two ways
+ *            of lib/model/qmat.c; it takes the tiles from 16 rows on);
+ *   prefill  tokens/s of one 128-token prompt (F32: OpenBLAS sgemm; Q8_0:
+ *            the integer path of lib/model/qmat.c);
+ *   decode   tokens/s of llm_ctx_decode, one token at a time after a
+ *            16-token prompt, for GPT-2 124M dims (random weights,
+ *            llm_model_create) saved as F32 and quantized with
+ *            llm_model_quantize; bytes/token = the matrices read per token
+ *            (each weight matrix once, the tied output included).
+ *
+ * One line per figure:
+ *   bench=read threads= gb_s=
+ *   bench=matvec_<f32|q8> kernels= N= K= threads= ms= gb_s= roofline_pct=
+ *   bench=matmul way=<f32_sgemm|q8_int8|q8_tiles_sgemm> M= K= N= threads= ms= gflops=
+ *   bench=prefill_<f32|q8> kernels= threads= tokens= tok_s=
+ *   bench=decode_<f32|q8> kernels= threads= tok_s= mb_per_tok= gb_s= roofline_pct= speedup=
+ * Best of several repetitions (the machine is shared; load1 is the 1-minute
+ * load average when the figure was taken).
+ * usage: bench_quant WORKDIR [THREADS...]   (default threads: 1 2)
+ * Kernel level: the CPU's best, or LLM_CPU=scalar|avx2|avx512. With
+ * BENCH_QUANT_REUSE set, model files already in WORKDIR are reused; with
+ * BENCH_QUANT_ONLY_MATVEC set, only the read and matvec figures are taken.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format/gguf.h"
+#include "llm_cpu.h"
+#include "llm_matvec.h"
+#include "llm_pool.h"
+#include "model/qmat.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The 1-minute load average: the machine is shared, figures taken under
+ * load are lower bounds. */
+static double load1(void) {
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
+}
+
+static void die(int st, const void *h, const char *what) {
+    fprintf(stderr, "bench_quant: %s: %s: %s\n", what, llm_status_str(st), llm_errmsg(h));
+    exit(1);
+}
+
+/* ---- memory read ceiling ---- */
+
+typedef struct read_arg {
+    const float *p;
+    size_t n;
+    float sum;
+} read_arg;
+
+static void *read_part(void *v) {
+    read_arg *a = v;
+    float acc[16] = {0};
+    size_t i, j;
+    for (i = 0; i + 16 <= a->n; i += 16)
+        for (j = 0; j < 16; j++)
+            acc[j] += a->p[i + j];
+    for (j = 1; j < 16; j++)
+        acc[0] += acc[j];
+    a->sum = acc[0];
+    return NULL;
+}
+
+static double read_gbs(const float *buf, size_t n, int threads) {
+    double best = 1e30;
+    int rep, t;
+    for (rep = 0; rep < 5; rep++) {
+        pthread_t th[16];
+        read_arg a[16];
+        double t0 = now();
+        for (t = 0; t < threads; t++) {
+            a[t].p = buf + n / (size_t)threads * (size_t)t;
+            a[t].n = n / (size_t)threads;
+            if (t > 0)
+                pthread_create(&th[t], NULL, read_part, &a[t]);
+        }
+        read_part(&a[0]);
+        for (t = 1; t < threads; t++)
+            pthread_join(th[t], NULL);
+        t0 = now() - t0;
+        if (t0 < best)
+            best = t0;
+        if (a[0].sum == 12345.678f) /* keep the sums alive */
+            fprintf(stderr, "!");
+    }
+    return (double)n * sizeof(float) / best / 1e9;
+}
+
+/* ---- one matrix-vector product ---- */
+
+static void bench_matvec(int threads, double bw) {
+    const size_t N = 50257, K = 768;
+    float *wf = malloc(N * K * sizeof *wf), *x = malloc(K * sizeof *x), *y = malloc(N * sizeof *y);
+    llm__q8_block *wq = malloc(N * (K / 32) * sizeof *wq);
+    llm__pool *pool = NULL;
+    llm__mem mem;
+    size_t i;
+    int pass;
+    llm__mem_init(&mem, NULL, NULL);
+    if (!wf || !x || !y || !wq || llm__pool_create(&pool, threads, &mem) != LLM_OK) {
+        fprintf(stderr, "bench_quant: out of memory\n");
+        exit(1);
+    }
+    for (i = 0; i < N * K; i++)
+        wf[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    for (i = 0; i < K; i++)
+        x[i] = (float)(i % 17) / 8.0f - 1.0f;
+    for (i = 0; i < N; i++)
+        llm__q8_quantize_ref(wq + i * (K / 32), wf + i * K, K);
+    for (pass = 0; pass < 2; pass++) {
+        const uint32_t type = pass ? LLM__GGML_Q8_0 : LLM__GGML_F32;
+        const void *w = pass ? (const void *)wq : (const void *)wf;
+        const double bytes = pass ? (double)N * llm__q8_row_bytes(K) : (double)N * K * 4;
+        double best = 1e30;
+        int rep;
+        for (rep = 0; rep < 15; rep++) {
+            double t0 = now();
+            llm__qmat_matmul(pool, NULL, y, x, w, type, NULL, 1, K, N, 0);
+            t0 = now() - t0;
+            if (t0 < best)
+                best = t0;
+        }
+        printf("bench=matvec_%s kernels=%s N=%zu K=%zu threads=%d ms=%.3f gb_s=%.2f "
+               "roofline_pct=%.1f load1=%.2f\n",
+               pass ? "q8" : "f32", llm__matvec_get()->name, N, K, threads, best * 1e3,
+               bytes / best / 1e9, 100.0 * bytes / best / 1e9 / bw, load1());
+    }
+    llm__pool_free(pool);
+    free(wf);
+    free(x);
+    free(y);
+    free(wq);
+}
+
+/* ---- products of several rows (prefill): the two ways for Q8_0 ---- */
+
+static void bench_matmul(int threads) {
+    const size_t M = 128, K = 768, N = 3072;
+    float *wf = malloc(N * K * sizeof *wf), *x = malloc(M * K * sizeof *x);
+    float *y = malloc(M * N * sizeof *y), *tile = malloc(LLM__QMAT_TILE_FLOATS * sizeof *tile);
+    llm__q8_block *wq = malloc(N * (K / 32) * sizeof *wq);
+    llm__pool *pool = NULL;
+    llm__mem mem;
+    size_t i;
+    int way;
+    llm__mem_init(&mem, NULL, NULL);
+    if (!wf || !x || !y || !tile || !wq || llm__pool_create(&pool, threads, &mem) != LLM_OK)
+        exit(1);
+    for (i = 0; i < N * K; i++)
+        wf[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    for (i = 0; i < M * K; i++)
+        x[i] = (float)(i % 17) / 8.0f - 1.0f;
+    for (i = 0; i < N; i++)
+        llm__q8_quantize_ref(wq + i * (K / 32), wf + i * K, K);
+    for (way = 0; way < 3; way++) {
+        static const char *names[] = {"f32_sgemm", "q8_int8", "q8_tiles_sgemm"};
+        double best = 1e30;
+        int rep;
+        for (rep = 0; rep < 5; rep++) {
+            double t0 = now();
+            if (way == 0)
+                llm__qmat_matmul(pool, NULL, y, x, wf, LLM__GGML_F32, NULL, M, K, N, 0);
+            else if (way == 1)
+                llm__qmat_matmul(pool, NULL, y, x, wq, LLM__GGML_Q8_0, NULL, M, K, N, 0);
+            else
+                llm__qmat_matmul(pool, tile, y, x, wq, LLM__GGML_Q8_0, NULL, M, K, N, 0);
+            t0 = now() - t0;
+            if (t0 < best)
+                best = t0;
+        }
+        printf("bench=matmul way=%s kernels=%s M=%zu K=%zu N=%zu threads=%d ms=%.2f gflops=%.1f "
+               "load1=%.2f\n",
+               names[way], llm__matvec_get()->name, M, K, N, threads, best * 1e3,
+               2.0 * M * N * K / best / 1e9, load1());
+    }
+    llm__pool_free(pool);
+    free(wf);
+    free(x);
+    free(y);
+    free(tile);
+    free(wq);
+}
+
+/* ---- decode ---- */
+
+/* Bytes of weights one decoded token reads: every matrix once (the tied
+ * output is the token embedding, read whole for the logits), norms and
+ * biases; the position embedding contributes one row. */
+static double bytes_per_token(const llm_model *m) {
+    size_t n, i, ne;
+    double total = 0;
+    llm_model_n_tensors(&n, m);
+    for (i = 0; i < n; i++) {
+        const char *name;
+        uint32_t type, nd;
+        uint64_t dims[4];
+        llm_model_tensor_name(&name, m, i);
+        llm_model_tensor_type(&type, m, name);
+        llm_model_tensor_shape(&nd, dims, m, name);
+        ne = (size_t)(dims[0] * dims[1]);
+        if (strcmp(name, "position_embd.weight") == 0)
+            ne = (size_t)dims[1];
+        total += type == LLM_TYPE_Q8_0 ? (double)ne / 32 * 34 : (double)ne * 4;
+    }
+    return total;
+}
+
+static double bench_decode(const char *path, const char *tag, int threads, double bw,
+                           double f32_tok_s) {
+    llm_model *m = NULL;
+    llm_ctx *c = NULL;
+    llm_ctx_opts o;
+    llm_token prompt[16], t;
+    const float *lg;
+    double best = 0, bpt;
+    int st, rep, i;
+    const int ND = 48;
+    if ((st = llm_model_load(&m, path, NULL)) != LLM_OK)
+        die(st, NULL, path);
+    LLM_CTX_OPTS_INIT(&o);
+    o.n_ctx = 256;
+    o.n_batch = 128;
+    o.n_threads = (uint32_t)threads;
+    if ((st = llm_ctx_create(&c, m, &o)) != LLM_OK)
+        die(st, NULL, "ctx");
+    for (i = 0; i < 16; i++)
+        prompt[i] = (llm_token)(i * 997 % 50257);
+    for (rep = 0; rep < 3; rep++) {
+        double t0;
+        llm_ctx_reset(c);
+        if ((st = llm_ctx_decode(&lg, c, prompt, 16)) != LLM_OK)
+            die(st, c, "prefill");
+        t0 = now();
+        for (i = 0; i < ND; i++) {
+            t = (llm_token)((i * 7919 + 3) % 50257);
+            if ((st = llm_ctx_decode(&lg, c, &t, 1)) != LLM_OK)
+                die(st, c, "decode");
+        }
+        t0 = ND / (now() - t0);
+        if (t0 > best)
+            best = t0;
+    }
+    {
+        /* Prefill: one 128-token prompt (products of 128 rows: sgemm for
+         * F32, the integer Q8_0 path for Q8_0). */
+        llm_token pp[128];
+        double pbest = 0;
+        for (i = 0; i < 128; i++)
+            pp[i] = (llm_token)((i * 4099 + 11) % 50257);
+        for (rep = 0; rep < 3; rep++) {
+            double t0;
+            llm_ctx_reset(c);
+            t0 = now();
+            if ((st = llm_ctx_decode(&lg, c, pp, 128)) != LLM_OK)
+                die(st, c, "prefill");
+            t0 = 128 / (now() - t0);
+            if (t0 > pbest)
+                pbest = t0;
+        }
+        printf("bench=prefill_%s model=gpt2-124M kernels=%s threads=%d tokens=128 tok_s=%.1f "
+               "load1=%.2f\n",
+               tag, llm__matvec_get()->name, threads, pbest, load1());
+    }
+    bpt = bytes_per_token(m);
+    printf("bench=decode_%s model=gpt2-124M kernels=%s threads=%d tok_s=%.1f mb_per_tok=%.1f "
+           "gb_s=%.2f roofline_tok_s=%.1f roofline_pct=%.1f",
+           tag, llm__matvec_get()->name, threads, best, bpt / 1e6, best * bpt / 1e9,
+           bw * 1e9 / bpt, 100.0 * best * bpt / 1e9 / bw);
+    if (f32_tok_s > 0)
+        printf(" speedup_vs_f32=%.2f", best / f32_tok_s);
+    printf(" load1=%.2f\n", load1());
+    llm_ctx_free(c);
+    llm_model_free(m);
+    return best;
+}
+
+int main(int argc, char **argv) {
+    char f32[4096], q8[4096];
+    int threads[8] = {1, 2}, nt = 2, i, st;
+    const size_t n_read = (size_t)1 << 28; /* 1 GiB of floats */
+    float *buf;
+    double bw[8];
+    llm_model *m = NULL;
+    llm_model_config cfg;
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_quant WORKDIR [THREADS...]\n");
+        return 2;
+    }
+    if (argc > 2)
+        for (nt = 0; nt < 8 && nt + 2 < argc; nt++)
+            threads[nt] = atoi(argv[nt + 2]);
+    snprintf(f32, sizeof f32, "%s/gpt2-124m-f32.gguf", argv[1]);
+    snprintf(q8, sizeof q8, "%s/gpt2-124m-q8_0.gguf", argv[1]);
+    LLM_MODEL_CONFIG_INIT(&cfg); /* GPT-2 small: V 50257, T 1024, C 768, L 12 */
+    if (!getenv("BENCH_QUANT_REUSE") || access(f32, R_OK) != 0 || access(q8, R_OK) != 0) {
+        if ((st = llm_model_create(&m, &cfg, 1, NULL)) != LLM_OK)
+            die(st, NULL, "create");
+        if ((st = llm_model_save(m, f32)) != LLM_OK)
+            die(st, m, "save");
+        llm_model_free(m);
+        if ((st = llm_model_quantize(f32, q8, NULL)) != LLM_OK)
+            die(st, NULL, "quantize");
+    }
+
+    buf = malloc(n_read * sizeof *buf);
+    if (!buf)
+        return 1;
+    for (i = 0; (size_t)i < n_read; i += 1024)
+        memset(buf + i, 0, 1024 * sizeof *buf);
+    for (i = 0; i < nt; i++) {
+        bw[i] = read_gbs(buf, n_read, threads[i]);
+        printf("bench=read threads=%d mb=%zu gb_s=%.2f load1=%.2f\n", threads[i], n_read * 4 >> 20,
+               bw[i], load1());
+    }
+    free(buf);
+    for (i = 0; i < nt; i++)
+        bench_matvec(threads[i], bw[i]);
+    if (getenv("BENCH_QUANT_ONLY_MATVEC"))
+        return 0;
+    for (i = 0; i < nt; i++)
+        bench_matmul(threads[i]);
+    for (i = 0; i < nt; i++) {
+        double f = bench_decode(f32, "f32", threads[i], bw[i], 0);
+        bench_decode(q8, "q8", threads[i], bw[i], f);
+    }
+    return 0;
+}
