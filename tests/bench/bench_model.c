@@ -3,12 +3,14 @@
  * tokens/s for a 128-token prompt, decode tokens/s with the KV cache, and
  * evaluation tokens/s at B=8, T=256 (llm_ctx_loss). One line per figure:
  *   bench=model_<what> impl=libllm model=<name> threads=<n> tok_s=<x> ...
- * usage: bench_model MODEL.gguf NAME THREADS
+ * usage: bench_model MODEL.gguf NAME THREADS [noeval]
  * Run by tests/bench/bench_model.py, which prints PyTorch's figures for the
- * same weights beside these.
+ * same weights beside these, and by bench_llamacpp.sh (with noeval: prefill
+ * and decode only, the figures llama-bench gives) beside llama.cpp's.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "llm.h"
@@ -31,14 +33,15 @@ int main(int argc, char **argv) {
     llm_model_config cfg;
     llm_token *toks, *tgt;
     const float *lg;
-    double t0, best, loss;
-    int st, rep, i, threads;
+    double t0, best, loss = 0.0;
+    int st, rep, i, threads, eval;
     const int P = 128, ND = 128, B = 8, T = 256;
     uint64_t s = 42;
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench_model MODEL.gguf NAME THREADS\n");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "noeval") == 0)) {
+        fprintf(stderr, "usage: bench_model MODEL.gguf NAME THREADS [noeval]\n");
         return 2;
     }
+    eval = argc == 4;
     threads = atoi(argv[3]);
     if ((st = llm_model_load(&m, argv[1], NULL)) != LLM_OK)
         die(st, NULL, "load");
@@ -95,15 +98,16 @@ int main(int argc, char **argv) {
 
     /* Evaluation: forward + cross-entropy of B x T tokens. */
     best = 1e30;
-    for (rep = 0; rep < 2; rep++) {
+    for (rep = 0; rep < 2 * eval; rep++) {
         t0 = now();
         if ((st = llm_ctx_loss(&loss, NULL, c, toks, tgt, (size_t)B, (size_t)T)) != LLM_OK)
             die(st, c, "loss");
         if (now() - t0 < best)
             best = now() - t0;
     }
-    printf("bench=model_eval impl=libllm model=%s threads=%d B=%d T=%d tok_s=%.1f loss=%.4f\n",
-           argv[2], threads, B, T, B * T / best, loss);
+    if (eval)
+        printf("bench=model_eval impl=libllm model=%s threads=%d B=%d T=%d tok_s=%.1f loss=%.4f\n",
+               argv[2], threads, B, T, B * T / best, loss);
     llm_ctx_free(c);
     llm_model_free(m);
     free(toks);
