@@ -4,4 +4,5 @@
 target_sources(llm_objs PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/json.c
   ${CMAKE_CURRENT_LIST_DIR}/gguf.c
-  ${CMAKE_CURRENT_LIST_DIR}/safetensors.c)
+  ${CMAKE_CURRENT_LIST_DIR}/safetensors.c
+  ${CMAKE_CURRENT_LIST_DIR}/limits.c)

@@ -46,6 +46,15 @@ static int from_gguf(llm_tokenizer **out, const llm__gguf *g, const char *path,
     if (kt->type != LLM__GGUF_ARRAY || kt->arr_type != LLM__GGUF_STRING || kt->n == 0)
         return llm__err(NULL, LLM_ERR_BAD_FILE, "%s: offset %zu: tokenizer.ggml.tokens is not "
                         "a non-empty array of strings", path, kt->value_offset);
+    {
+        /* the vocabulary cap before any array is sized by the count */
+        llm__limits lim;
+        llm__limits_tok(&lim, o);
+        if (kt->n > lim.max_vocab)
+            return llm__err(NULL, LLM_ERR_RANGE, "%s: offset %zu: vocabulary of %llu tokens "
+                            "exceeds the cap max_vocab = %llu", path, kt->value_offset,
+                            (unsigned long long)kt->n, (unsigned long long)lim.max_vocab);
+    }
     if (km && (km->type != LLM__GGUF_ARRAY || km->arr_type != LLM__GGUF_STRING))
         return llm__err(NULL, LLM_ERR_BAD_FILE, "%s: offset %zu: tokenizer.ggml.merges is not "
                         "an array of strings", path, km->value_offset);
@@ -117,7 +126,11 @@ static int from_gguf(llm_tokenizer **out, const llm__gguf *g, const char *path,
     if (st != LLM_OK && st != LLM_ERR_NOT_FOUND)
         goto done;
     spec.add_bos = b;
-    st = llm__tok_from_spec(out, &spec, path, o->alloc, o->alloc_ud);
+    {
+        llm__limits lim;
+        llm__limits_tok(&lim, o);
+        st = llm__tok_from_spec(out, &spec, path, o->alloc, o->alloc_ud, &lim);
+    }
 done:
     llm__mem_free(mem, (void *)strs, n_str * sizeof *strs);
     llm__mem_free(mem, lens, n_str * sizeof *lens);
@@ -150,7 +163,11 @@ int llm__tokgguf_load(llm_tokenizer **out, const char *path, const llm_tokenizer
     close(fd);
     if (map == MAP_FAILED)
         return llm__err(NULL, LLM_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-    st = llm__gguf_parse(&g, map, (size_t)sb.st_size, path, &mem, NULL);
+    {
+        llm__limits lim;
+        llm__limits_tok(&lim, o);
+        st = llm__gguf_parse_ex(&g, map, (size_t)sb.st_size, path, &mem, NULL, &lim);
+    }
     if (st == LLM_OK) {
         st = from_gguf(out, &g, path, o, &mem);
         llm__gguf_release(&g);

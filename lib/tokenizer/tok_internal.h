@@ -36,6 +36,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "format/limits.h"
 #include "llm_core.h"
 
 /* GGUF token types (formats.md 2.2); 0 marks an id with no token. */
@@ -74,6 +75,7 @@ struct llm_tokenizer {
     int32_t spm_segments;  /* no piece has a space after a non-space: merge
                               the text in segments cut before such spaces */
 
+    uint64_t max_string;   /* cap on one token's bytes while building (limits.h) */
     size_t n_vocab;        /* ids are 0 .. n_vocab-1 (holes have type NONE) */
     size_t cap_vocab;      /* allocated entries of the tok_* arrays (>= n_vocab) */
     uint8_t *bytes;        /* all token bytes back to back */
@@ -108,9 +110,13 @@ struct llm_tokenizer {
 
 /* ---- tokenizer.c: building ---- */
 
-/* A new empty handle with n_vocab ids (all holes). */
+/* A new empty handle with n_vocab ids (all holes). `lim` holds the caps of
+ * the load options (limits.h: n_vocab above max_vocab, and later a token
+ * longer than max_string, fail with LLM_ERR_RANGE naming the cap); NULL
+ * for tokenizers the library builds itself (training), which are not
+ * capped. */
 LLM_INTERNAL int llm__tokenizer_new(llm_tokenizer **out, size_t n_vocab, llm_alloc_fn alloc,
-                                    void *ud, const char *where);
+                                    void *ud, const char *where, const llm__limits *lim);
 LLM_INTERNAL void llm__tokenizer_delete(llm_tokenizer *tok);
 /* Sets token `id` to bytes[0..len) with type `type`; fails on an id set
  * twice. */

@@ -258,9 +258,11 @@ static int finish_common(llm_tokenizer *t, const llm_tokenizer_opts *o, const ch
 static int new_tok(llm_tokenizer **t, size_t n_base, const llm_tokenizer_opts *o,
                    const char *where) {
     int st;
+    llm__limits lim;
     if (n_base > (size_t)INT32_MAX - o->n_special)
         return llm__err(NULL, LLM_ERR_BAD_FILE, "%s: vocabulary too large", where);
-    st = llm__tokenizer_new(t, n_base + o->n_special, o->alloc, o->alloc_ud, where);
+    llm__limits_tok(&lim, o);
+    st = llm__tokenizer_new(t, n_base + o->n_special, o->alloc, o->alloc_ud, where, &lim);
     if (st == LLM_OK)
         (*t)->n_vocab = n_base;
     return st;

@@ -298,7 +298,7 @@ static int32_t find_alpha(const llm_tokenizer *t, const char *s, size_t n, uint8
 /* SentencePiece pieces as GGUF stores them: U+2581 for spaces, byte
  * pieces as "<0xNN>" text. */
 static int spm_from_spec(llm_tokenizer **out, const llm__tok_spec *spec, const char *where,
-                         llm_alloc_fn alloc, void *ud) {
+                         llm_alloc_fn alloc, void *ud, const llm__limits *lim) {
     llm_tokenizer *t = NULL;
     uint8_t *buf = NULL;
     size_t i, maxlen = 1;
@@ -307,7 +307,7 @@ static int spm_from_spec(llm_tokenizer **out, const llm__tok_spec *spec, const c
     if (!spec->scores)
         return llm__err(NULL, LLM_ERR_BAD_FILE, "%s: SentencePiece tokenizer without "
                         "tokenizer.ggml.scores", where);
-    if ((st = llm__tokenizer_new(&t, spec->n_tokens, alloc, ud, where)) != LLM_OK)
+    if ((st = llm__tokenizer_new(&t, spec->n_tokens, alloc, ud, where, lim)) != LLM_OK)
         return st;
     t->kind = LLM__TOK_SPM;
     llm__mem_init(&mem, alloc, ud);
@@ -382,7 +382,7 @@ done:
 }
 
 int llm__tok_from_spec(llm_tokenizer **out, const llm__tok_spec *spec, const char *where,
-                       llm_alloc_fn alloc, void *ud) {
+                       llm_alloc_fn alloc, void *ud, const llm__limits *lim) {
     llm_tokenizer *t = NULL;
     uint8_t *buf = NULL;
     size_t i, maxlen = 0;
@@ -398,7 +398,7 @@ int llm__tok_from_spec(llm_tokenizer **out, const llm__tok_spec *spec, const cha
         (spec->n_merges && (!spec->merges || !spec->merge_lens)))
         return llm__err(NULL, LLM_ERR_INVALID, "%s: incomplete tokenizer description", where);
     if (strcmp(spec->model, "llama") == 0)
-        return spm_from_spec(out, spec, where, alloc, ud);
+        return spm_from_spec(out, spec, where, alloc, ud, lim);
     if (strcmp(spec->model, "gpt2") != 0)
         return llm__err(NULL, LLM_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model \"%s\" is not "
                         "supported (\"gpt2\" byte-level BPE or \"llama\" SentencePiece BPE)",
@@ -413,7 +413,7 @@ int llm__tok_from_spec(llm_tokenizer **out, const llm__tok_spec *spec, const cha
     else
         return llm__err(NULL, LLM_ERR_UNSUPPORTED, "%s: tokenizer.ggml.pre \"%s\" is not a "
                         "known pre-tokenizer (gpt-2, llama-bpe, gpt-4o)", where, spec->pre);
-    st = llm__tokenizer_new(&t, spec->n_tokens, alloc, ud, where);
+    st = llm__tokenizer_new(&t, spec->n_tokens, alloc, ud, where, lim);
     if (st)
         return st;
     llm__mem_init(&mem, alloc, ud);

@@ -11,6 +11,7 @@
 #define LLM_TOK_SPEC_H
 
 #include "format/gguf.h"
+#include "format/limits.h"
 #include "llm_core.h"
 
 typedef struct llm__tok_spec {
@@ -31,9 +32,11 @@ typedef struct llm__tok_spec {
 /* Builds a tokenizer from a spec; every array is copied. `where` names the
  * source (a file path) in error messages; errors are recorded on `err`
  * (may be NULL) and in the thread-local message. `alloc`/`ud` as in the
- * options structs (NULL: process default). */
+ * options structs (NULL: process default). `lim`: the caps of the load
+ * options (vocabulary size, token length; NULL: not capped). */
 LLM_INTERNAL int llm__tok_from_spec(llm_tokenizer **out, const llm__tok_spec *spec,
-                                    const char *where, llm_alloc_fn alloc, void *ud);
+                                    const char *where, llm_alloc_fn alloc, void *ud,
+                                    const llm__limits *lim);
 
 /* Fills *spec with views into `tok` (valid while tok lives) for writing
  * a GGUF file. */

@@ -289,7 +289,9 @@ int llm__tokspm_load_bin(llm_tokenizer **out, const char *path, const llm_tokeni
             st = llm__err(NULL, LLM_ERR_BAD_FILE, "%s: no tokens after the header", path);
         if (st == LLM_OK && pass == 0) {
             n_tok = id;
-            st = llm__tokenizer_new(&t, n_tok ? n_tok : 1, o->alloc, o->alloc_ud, path);
+            llm__limits lim;
+            llm__limits_tok(&lim, o);
+            st = llm__tokenizer_new(&t, n_tok ? n_tok : 1, o->alloc, o->alloc_ud, path, &lim);
             if (st == LLM_OK) {
                 t->kind = LLM__TOK_SPM;
                 t->scores = llm__mem_calloc(&t->obj.mem, t->cap_vocab, sizeof *t->scores);
@@ -465,8 +467,11 @@ int llm__tokspm_load_model(llm_tokenizer **out, const char *path, const llm_toke
     else if (st == LLM_OK && (in.remove_extra_ws || !in.escape_ws))
         st = llm__err(NULL, LLM_ERR_UNSUPPORTED, "%s: remove_extra_whitespaces=true or "
                       "escape_whitespaces=false is not supported", path);
-    if (st == LLM_OK)
-        st = llm__tokenizer_new(&t, in.n_pieces, o->alloc, o->alloc_ud, path);
+    if (st == LLM_OK) {
+        llm__limits lim;
+        llm__limits_tok(&lim, o);
+        st = llm__tokenizer_new(&t, in.n_pieces, o->alloc, o->alloc_ud, path, &lim);
+    }
     if (st == LLM_OK) {
         t->kind = LLM__TOK_SPM;
         t->scores = llm__mem_calloc(&t->obj.mem, t->cap_vocab, sizeof *t->scores);

@@ -512,7 +512,7 @@ int llm_tokenizer_train(llm_tokenizer **out, const char *const *files, size_t n_
     T.o = &o;
     llm__mem_init(&T.mem, o.alloc, o.alloc_ud);
     /* a bare tokenizer handle just to run the split pattern */
-    st = llm__tokenizer_new(&splitter, 1, o.alloc, o.alloc_ud, fn);
+    st = llm__tokenizer_new(&splitter, 1, o.alloc, o.alloc_ud, fn, NULL);
     if (st)
         return st;
     splitter->pattern = o.pattern ? o.pattern : LLM_TOK_PATTERN_GPT2;
@@ -616,7 +616,7 @@ int llm_tokenizer_train(llm_tokenizer **out, const char *const *files, size_t n_
     {
         size_t n_tok = T.tok_off.n;
         const uint32_t *off = T.tok_off.p, *len = T.tok_len.p;
-        st = llm__tokenizer_new(&t, n_tok + n_special, o.alloc, o.alloc_ud, fn);
+        st = llm__tokenizer_new(&t, n_tok + n_special, o.alloc, o.alloc_ud, fn, NULL);
         for (i = 0; st == LLM_OK && i < n_tok; i++)
             st = llm__tokenizer_set(t, (int32_t)i, (const uint8_t *)T.tbytes.p + off[i], len[i],
                                     LLM__TT_NORMAL, fn);

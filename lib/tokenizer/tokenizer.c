@@ -22,18 +22,23 @@
  * ------------------------------------------------------------------------ */
 
 int llm__tokenizer_new(llm_tokenizer **out, size_t n_vocab, llm_alloc_fn alloc, void *ud,
-                       const char *where) {
+                       const char *where, const llm__limits *lim) {
     llm_tokenizer *t;
     *out = NULL;
     if (n_vocab == 0 || n_vocab > (size_t)INT32_MAX)
         return llm__err(NULL, LLM_ERR_BAD_FILE, "%s: vocabulary size %zu out of range", where,
                         n_vocab);
+    if (lim && n_vocab > lim->max_vocab)
+        return llm__err(NULL, LLM_ERR_RANGE,
+                        "%s: vocabulary of %zu tokens exceeds the cap max_vocab = %llu", where,
+                        n_vocab, (unsigned long long)lim->max_vocab);
     t = llm__obj_new(sizeof *t, LLM__MAGIC_TOKENIZER, alloc, ud);
     if (!t)
         return llm__err(NULL, LLM_ERR_NOMEM, "%s: out of memory", where);
     t->kind = LLM__TOK_BYTE_BPE;
     t->n_vocab = n_vocab;
     t->cap_vocab = n_vocab;
+    t->max_string = lim ? lim->max_string : UINT64_MAX;
     t->bos = t->eos = t->unk = t->pad = -1;
     t->tok_off = llm__mem_calloc(&t->obj.mem, n_vocab, sizeof *t->tok_off);
     t->tok_len = llm__mem_calloc(&t->obj.mem, n_vocab, sizeof *t->tok_len);
@@ -85,6 +90,10 @@ int llm__tokenizer_set(llm_tokenizer *t, int32_t id, const void *bytes, size_t l
                         (long)id);
     if (len == 0)
         return llm__err(NULL, LLM_ERR_BAD_FILE, "%s: token id %ld is empty", where, (long)id);
+    if (len > t->max_string)
+        return llm__err(NULL, LLM_ERR_RANGE,
+                        "%s: token id %ld has %zu bytes, above the cap max_string = %llu", where,
+                        (long)id, len, (unsigned long long)t->max_string);
     if (len > UINT32_MAX - t->bytes_len || t->bytes_len + len > UINT32_MAX)
         return llm__err(NULL, LLM_ERR_BAD_FILE, "%s: token texts exceed 4 GiB", where);
     if (t->bytes_len + len > t->bytes_cap) {

@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
         llm__tok_spec spec;
         llm_tokenizer *t2 = NULL;
         if (llm__tok_get_spec(tok, &spec) != LLM_OK ||
-            llm__tok_from_spec(&t2, &spec, "spec", NULL, NULL) != LLM_OK) {
+            llm__tok_from_spec(&t2, &spec, "spec", NULL, NULL, NULL) != LLM_OK) {
             fprintf(stderr, "tok_batch: via spec: %s\n", llm_last_errmsg());
             return 1;
         }
