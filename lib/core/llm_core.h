@@ -104,7 +104,7 @@ LLM_INTERNAL int llm__obj_is(const void *h, uint32_t magic);
  *     return llm__err(&m->obj, LLM_ERR_BAD_FILE, "%s: offset %zu: ...", ...);
  */
 LLM_INTERNAL int llm__err(llm__obj *o, int status, const char *fmt, ...) LLM_PRINTF(3, 4);
-LLM_INTERNAL int llm__errv(llm__obj *o, int status, const char *fmt, va_list ap);
+LLM_INTERNAL int llm__errv(llm__obj *o, int status, const char *fmt, va_list ap) LLM_PRINTF(3, 0);
 
 /* Argument checks that report the function and argument by name. */
 #define LLM__CHECK_ARG(obj, cond, fn, what)                                   \
@@ -121,7 +121,7 @@ LLM_INTERNAL int llm__errv(llm__obj *o, int status, const char *fmt, va_list ap)
  * formatting expensive messages). */
 LLM_INTERNAL int llm__log_enabled(int level);
 LLM_INTERNAL void llm__log(int level, const char *fmt, ...) LLM_PRINTF(2, 3);
-LLM_INTERNAL void llm__logv(int level, const char *fmt, va_list ap);
+LLM_INTERNAL void llm__logv(int level, const char *fmt, va_list ap) LLM_PRINTF(2, 0);
 
 /* ------------------------------------------------------------------------
  * Option structs (opts.c)
