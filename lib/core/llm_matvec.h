@@ -21,6 +21,24 @@
 
 #include "llm_core.h"
 
+/* Dot product with eight independent partial sums, so the compiler can
+ * keep them in vector registers without reassociating a single sum. The
+ * portable kernel of the decode products (matvec.c's reference) and of
+ * the attention scores (lib/model/ops.c, attn.c); inline, as attention
+ * calls it once per (query, key) pair with short rows. */
+static inline float llm__dot_f32(const float *a, const float *b, size_t n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t i = 0, j;
+    float s;
+    for (; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++)
+            acc[j] += a[i + j] * b[i + j];
+    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
 #define LLM__Q8_BLOCK 32 /* weights per Q8_0 block (ggml's QK8_0) */
 
 /* One Q8_0 block, byte for byte as in a GGUF file (34 bytes, no padding:

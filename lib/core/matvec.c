@@ -16,24 +16,11 @@
 
 _Static_assert(sizeof(llm__q8_block) == 34, "a Q8_0 block is 34 bytes, as in GGUF");
 
-static float dot_f32(const float *a, const float *b, size_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0, j;
-    float s;
-    for (; i + 8 <= n; i += 8)
-        for (j = 0; j < 8; j++)
-            acc[j] += a[i + j] * b[i + j];
-    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
 void llm__matvec_f32_ref(float *y, const float *w, const float *x, size_t K, size_t r0,
                          size_t r1) {
     size_t r;
     for (r = r0; r < r1; r++)
-        y[r] += dot_f32(w + r * K, x, K);
+        y[r] += llm__dot_f32(w + r * K, x, K);
 }
 
 void llm__matvec_q8_ref(float *y, size_t ldy, const llm__q8_block *w, size_t ldw,

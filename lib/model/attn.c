@@ -27,25 +27,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "llm_matvec.h"
 #include "model/attn.h"
 #include "model/vexp.h"
 
 /* Row blocks of at most this many rows use the loops, not sgemm. */
 #define LLM__ATTN_SMALL 4
-
-/* Dot product with eight independent partial sums (vector registers). */
-static float dot8(const float *a, const float *b, size_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0, j;
-    float s;
-    for (; i + 8 <= n; i += 8)
-        for (j = 0; j < 8; j++)
-            acc[j] += a[i + j] * b[i + j];
-    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
 
 /* A block of query rows: row r at q + r*ldq, output o + r*ldo, lse +
  * r*ld_lse, absolute position p0 + r*pstep (pstep 1: consecutive tokens;
@@ -85,7 +72,7 @@ static void attn_block(const attn_rows *R, const float *K, size_t ldk, const flo
         if (small) {
             for (r = 0; r < nr; r++)
                 for (c = 0; c < nc; c++)
-                    S[r * BC + c] = dot8(R->q + r * R->ldq, Kt + c * ldk, D) * scale;
+                    S[r * BC + c] = llm__dot_f32(R->q + r * R->ldq, Kt + c * ldk, D) * scale;
         } else {
             llm__gemm(NULL, 0, 1, (int)nr, (int)nc, (int)D, scale, R->q, (int)R->ldq, Kt,
                       (int)ldk, 0.0f, S, (int)BC);

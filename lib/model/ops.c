@@ -52,27 +52,11 @@ void llm__ops_embed(float *out, const llm_token *tok, const float *wte, const fl
  * Matrix product
  * ------------------------------------------------------------------------ */
 
-/* Dot product with eight independent partial sums, so the compiler can
- * keep them in vector registers without reassociating a single sum. */
-static float dot(const float *a, const float *b, size_t n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i = 0, j;
-    float s;
-    for (; i + 8 <= n; i += 8)
-        for (j = 0; j < 8; j++)
-            acc[j] += a[i + j] * b[i + j];
-    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
-
 /* One row of x times wᵀ (the decode path) is memory-bound: our own
  * matrix-vector kernel (lib/core/matvec*.c, the variant for this CPU:
  * AVX-512, AVX2 or the plain-C reference), rows of w split across the
- * pool. It does not call OpenBLAS, whose serial build is not safe for
- * concurrent calls (lib/core/gemm.c), and gives the same bits for any
- * thread count (each row is one kernel call on one thread). */
+ * pool. It gives the same bits for any thread count (each row is one
+ * kernel call on one thread). */
 typedef struct gemv_job {
     const float *x, *w;
     float *y;
@@ -350,7 +334,7 @@ void llm__ops_attention(float *out, const float *q, const float *k, const float 
         const float *qh = q + h * D;
         float *oh = out + h * D;
         for (j = 0; j <= pos; j++)
-            scores[j] = dot(qh, k + j * kv_stride + kvo, D) * scale;
+            scores[j] = llm__dot_f32(qh, k + j * kv_stride + kvo, D) * scale;
         llm__ops_softmax(scores, pos + 1);
         memset(oh, 0, D * sizeof *oh);
         for (j = 0; j <= pos; j++) {

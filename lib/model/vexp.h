@@ -11,7 +11,7 @@
  * The input is clamped to [-87, 88] (results 1.6e-38 .. 1.7e38), so a
  * very negative argument gives a tiny positive number, not 0: callers
  * that need exact zeros (masked scores) write them explicitly. NaN stays
- * NaN. The same function as lib/train/grad_ops.c's exp_approx.
+ * NaN. Also used by the backward kernels (lib/train/grad_ops.c).
  */
 #ifndef LLM_VEXP_H
 #define LLM_VEXP_H

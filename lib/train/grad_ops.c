@@ -23,7 +23,7 @@
  *     cache (decode) with its own loops, so pool workers never enter
  *     OpenBLAS; the trainer needs all T x T probabilities of every head
  *     kept for its backward, and computes them as llm__gemm products.
- *     The trainer's causal softmax uses exp_approx, 2x faster than
+ *     The trainer's causal softmax uses llm__vexp, 2x faster than
  *     llm__ops_softmax (3.3 vs 6.8 ns a score, T = 512; relative error
  *     1.5e-6 against 5.8e-7), which ops.c cannot use without this file's
  *     compile options (lib/train/sources.cmake).
@@ -46,38 +46,16 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "model/vexp.h"
 #include "train/grad_ops.h"
 
-/* exp(x) for float, written so that the compiler vectorizes the loops
- * that call it (glibc's expf and tanhf are scalar calls, and GELU and the
- * softmax over 50257 logits spend most of their time there). Cephes'
- * expf: x = n ln2 + r with |r| <= ln2/2, e^r by a degree-7 polynomial,
- * 2^n put into the exponent bits; relative error about 1e-7. The input is
- * clamped to [-87, 88] (results 1.6e-38 .. 1.7e38); NaN stays NaN. */
-static inline float exp_approx(float x) {
-    float n, r, p, scale;
-    uint32_t bits;
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    /* round to nearest without a libm call: add and subtract 1.5 * 2^23 */
-    n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    bits = (uint32_t)((int32_t)n + 127) << 23;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
+/* exp(x) that the compiler vectorizes: llm__vexp (lib/model/vexp.h;
+ * glibc's expf and tanhf are scalar calls, and GELU and the softmax over
+ * 50257 logits would spend most of their time there). */
 
 /* tanh(u) = 1 - 2 / (e^{2u} + 1): exact limits ±1, absolute error ~1e-7. */
 static inline float tanh_approx(float u) {
-    return 1.0f - 2.0f / (exp_approx(2.0f * u) + 1.0f);
+    return 1.0f - 2.0f / (llm__vexp(2.0f * u) + 1.0f);
 }
 
 /* ------------------------------------------------------------------------
@@ -242,7 +220,7 @@ static void swiglu_bwd(float *da, float *db, const float *dh, const float *a, co
                        size_t n) {
     size_t i;
     for (i = 0; i < n; i++) {
-        float s = 1.0f / (1.0f + exp_approx(-a[i]));
+        float s = 1.0f / (1.0f + llm__vexp(-a[i]));
         float silu = a[i] * s;
         float dsilu = s * (1.0f + a[i] * (1.0f - s));
         float g = dh[i];
@@ -377,7 +355,7 @@ static void causal_softmax(float *P, size_t T) {
         for (k = 1; k <= i; k++)
             mx = p[k] > mx ? p[k] : mx;
         for (k = 0; k <= i; k++) {
-            p[k] = exp_approx(p[k] - mx);
+            p[k] = llm__vexp(p[k] - mx);
             sum += p[k];
         }
         inv = 1.0f / sum;
@@ -532,7 +510,7 @@ static double ce_exp_sum(float *z, size_t V, float mx) {
     double sum = 0.0;
     size_t v, k;
     for (v = 0; v < V; v++)
-        z[v] = exp_approx(z[v] - mx);
+        z[v] = llm__vexp(z[v] - mx);
     for (v = 0; v + CE_LANES <= V; v += CE_LANES)
         for (k = 0; k < CE_LANES; k++)
             acc[k] += z[v + k];
