@@ -305,6 +305,15 @@ def write_gguf(path, kv, tensors, ttype=GGML_F32, align=32, raw_types=None):
         f.write(out)
 
 
+def tensor_nbytes(ne, t):
+    """Bytes of a GGUF tensor of shape ne and ggml type t: F32, F16, BF16,
+    or Q8_0 (blocks of 32 values along a row, 2-byte scale + 32 int8)."""
+    n = int(np.prod(ne))
+    if t == 8:
+        return n // 32 * 34
+    return n * {0: 4, 1: 2, 30: 2}[t]
+
+
 def read_gguf(path):
     """Independent strict GGUF v3 reader (ggml's layout rules, formats.md 1.6):
     returns (kv {key: (type, value)}, [(name, ne, type, offset)], data_start,
@@ -354,8 +363,7 @@ def read_gguf(path):
     for name, ne, t, off in infos:
         if off != expect:
             raise ValueError("offset of %s: %d != %d" % (name, off, expect))
-        nb = int(np.prod(ne)) * {0: 4, 1: 2, 30: 2}[t]
-        expect += (nb + align - 1) // align * align
+        expect += (tensor_nbytes(ne, t) + align - 1) // align * align
     if data_start + expect != len(b):
         raise ValueError("file size %d != %d" % (len(b), data_start + expect))
     return kv, infos, data_start, align, b

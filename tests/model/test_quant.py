@@ -141,49 +141,14 @@ def write_gguf_q8(path, kv, tensors, q8_names):
 
 
 def read_gguf(path):
-    """Strict reader of F32/Q8_0 GGUF: (kv, {name: (type, ne, bytes)})."""
-    b = open(path, "rb").read()
-    pos = [8]
-
-    def take(fmt):
-        v = struct.unpack_from("<" + fmt, b, pos[0])
-        pos[0] += struct.calcsize("<" + fmt)
-        return v[0] if len(v) == 1 else v
-
-    def string():
-        n = take("Q")
-        v = b[pos[0]:pos[0] + n].decode()
-        pos[0] += n
-        return v
-    scal = {4: "I", 5: "i", 6: "f", 7: "?", 10: "Q"}
-    assert b[:4] == b"GGUF" and struct.unpack_from("<I", b, 4)[0] == 3
-    n_t, n_kv = take("Q"), take("Q")
-    kv = {}
-    for _ in range(n_kv):
-        k, t = string(), take("I")
-        if t == 8:
-            kv[k] = string()
-        elif t == 9:
-            et, n = take("I"), take("Q")
-            kv[k] = [string() if et == 8 else take(scal[et]) for _ in range(n)]
-        else:
-            kv[k] = take(scal[t])
-    align = kv.get("general.alignment", 32)
-    infos = []
-    for _ in range(n_t):
-        name, nd = string(), take("I")
-        ne = [take("Q") for _ in range(nd)]
-        infos.append((name, ne, take("I"), take("Q")))
-    start = (pos[0] + align - 1) // align * align
-    out, expect = {}, 0
+    """llmref's strict GGUF reader, for F32/Q8_0 files only:
+    (kv {key: value}, {name: (type, ne, bytes)})."""
+    kv, infos, start, _, b = llmref.read_gguf(path)
+    out = {}
     for name, ne, t, off in infos:
-        n = int(np.prod(ne))
-        nb = n * 4 if t == GGML_F32 else n // 32 * 34
-        assert t in (GGML_F32, GGML_Q8_0) and off == expect, (name, t, off, expect)
-        out[name] = (t, ne, b[start + off:start + off + nb])
-        expect += (nb + align - 1) // align * align
-    assert start + expect == len(b)
-    return kv, out
+        assert t in (GGML_F32, GGML_Q8_0), (name, t)
+        out[name] = (t, ne, b[start + off:start + off + llmref.tensor_nbytes(ne, t)])
+    return {k: v for k, (_, v) in kv.items()}, out
 
 # ------------------------------------------------------------ libllm via ctypes
 
