@@ -4,9 +4,12 @@
  * (lib/core/sources.cmake) and is only entered when cpu.c found those
  * instructions, so the rest of the library stays baseline x86-64.
  *
- * F32: four weight rows per pass share each load of x, two accumulators
- * per row hide the FMA latency; the rows stream from memory, which is the
- * bound (the kernel is meant to run at the memory bandwidth).
+ * F32: one weight row at a time, four accumulators to hide the FMA
+ * latency. The rows stream from memory, which is the bound, and a single
+ * sequential stream is what the hardware prefetchers follow best: taking
+ * four rows per pass (sharing each load of x, which sits in L1 anyway)
+ * made four short interleaved streams and read at 60-65% of the speed
+ * (12-15 against 19-26 GB/s on one core of the EPYC here).
  * Q8_0: llama.cpp's int8 trick. maddubs multiplies unsigned by signed
  * bytes, so the weight's sign is moved onto the activation: |w| (as
  * unsigned, which is right even for -128) times sign(w) * x, then pairs
@@ -31,56 +34,21 @@ static inline float hsum8(__m256 v) {
 
 void llm__matvec_avx2_f32(float *y, const float *w, const float *x, size_t K, size_t r0,
                           size_t r1) {
-    size_t r = r0, k;
-    for (; r + 4 <= r1; r += 4) {
-        const float *w0 = w + r * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K; /* (K) each */
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        float t0, t1, t2, t3;
-        for (k = 0; k + 16 <= K; k += 16) {
-            __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), x0, a0);
-            b0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k + 8), x1, b0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), x0, a1);
-            b1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k + 8), x1, b1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), x0, a2);
-            b2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k + 8), x1, b2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), x0, a3);
-            b3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k + 8), x1, b3);
-        }
-        for (; k + 8 <= K; k += 8) {
-            __m256 x0 = _mm256_loadu_ps(x + k);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), x0, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), x0, a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), x0, a2);
-            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), x0, a3);
-        }
-        t0 = hsum8(_mm256_add_ps(a0, b0));
-        t1 = hsum8(_mm256_add_ps(a1, b1));
-        t2 = hsum8(_mm256_add_ps(a2, b2));
-        t3 = hsum8(_mm256_add_ps(a3, b3));
-        for (; k < K; k++) {
-            t0 += w0[k] * x[k];
-            t1 += w1[k] * x[k];
-            t2 += w2[k] * x[k];
-            t3 += w3[k] * x[k];
-        }
-        y[r] += t0;
-        y[r + 1] += t1;
-        y[r + 2] += t2;
-        y[r + 3] += t3;
-    }
-    for (; r < r1; r++) {
+    const size_t k32 = K & ~(size_t)31, k8 = K & ~(size_t)7;
+    size_t r, k;
+    for (r = r0; r < r1; r++) {
         const float *wr = w + r * K; /* (K) */
-        __m256 a0 = _mm256_setzero_ps(), b0 = a0;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         float t;
-        for (k = 0; k + 16 <= K; k += 16) {
+        for (k = 0; k < k32; k += 32) {
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + k), _mm256_loadu_ps(x + k), a0);
-            b0 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + k + 8), _mm256_loadu_ps(x + k + 8), b0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + k + 24), _mm256_loadu_ps(x + k + 24), a3);
         }
-        for (; k + 8 <= K; k += 8)
+        for (; k < k8; k += 8)
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + k), _mm256_loadu_ps(x + k), a0);
-        t = hsum8(_mm256_add_ps(a0, b0));
+        t = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
         for (; k < K; k++)
             t += wr[k] * x[k];
         y[r] += t;

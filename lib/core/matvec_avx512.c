@@ -5,8 +5,8 @@
  * cpu.c decides at run time whether it may be entered (the VNNI kernel
  * only when the VNNI bit is set).
  *
- * F32: as the AVX2 kernel with 16-wide vectors, four rows per pass, and a
- * masked load for the last K % 16 values instead of a scalar tail.
+ * F32: as the AVX2 kernel with 16-wide vectors, and a masked load for the
+ * last K % 16 values instead of a scalar tail.
  * Q8_0 with VNNI: two blocks per 512-bit vector. vpdpbusd multiplies
  * unsigned by signed bytes and sums groups of four into int32, so as in
  * the AVX2 kernel the weight's sign moves onto the activation (|w| as
@@ -22,59 +22,24 @@
 
 void llm__matvec_avx512_f32(float *y, const float *w, const float *x, size_t K, size_t r0,
                             size_t r1) {
-    const size_t kv = K & ~(size_t)15;
+    const size_t k64 = K & ~(size_t)63, k16 = K & ~(size_t)15;
     const __mmask16 tail = (__mmask16)((1u << (K & 15)) - 1);
-    size_t r = r0, k;
-    for (; r + 4 <= r1; r += 4) {
-        const float *w0 = w + r * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K; /* (K) each */
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        for (k = 0; k + 32 <= kv; k += 32) {
-            __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k), x0, a0);
-            b0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k + 16), x1, b0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + k), x0, a1);
-            b1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + k + 16), x1, b1);
-            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + k), x0, a2);
-            b2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + k + 16), x1, b2);
-            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + k), x0, a3);
-            b3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + k + 16), x1, b3);
-        }
-        if (k < kv) {
-            __m512 x0 = _mm512_loadu_ps(x + k);
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w0 + k), x0, a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w1 + k), x0, a1);
-            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(w2 + k), x0, a2);
-            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(w3 + k), x0, a3);
-            k += 16;
-        }
-        if (tail) {
-            __m512 x0 = _mm512_maskz_loadu_ps(tail, x + k);
-            b0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w0 + k), x0, b0);
-            b1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w1 + k), x0, b1);
-            b2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w2 + k), x0, b2);
-            b3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w3 + k), x0, b3);
-        }
-        y[r] += _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
-        y[r + 1] += _mm512_reduce_add_ps(_mm512_add_ps(a1, b1));
-        y[r + 2] += _mm512_reduce_add_ps(_mm512_add_ps(a2, b2));
-        y[r + 3] += _mm512_reduce_add_ps(_mm512_add_ps(a3, b3));
-    }
-    for (; r < r1; r++) {
+    size_t r, k;
+    for (r = r0; r < r1; r++) {
         const float *wr = w + r * K; /* (K) */
-        __m512 a0 = _mm512_setzero_ps(), b0 = a0;
-        for (k = 0; k + 32 <= kv; k += 32) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (k = 0; k < k64; k += 64) {
             a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k), _mm512_loadu_ps(x + k), a0);
-            b0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 16), _mm512_loadu_ps(x + k + 16), b0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 32), _mm512_loadu_ps(x + k + 32), a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k + 48), _mm512_loadu_ps(x + k + 48), a3);
         }
-        if (k < kv) {
+        for (; k < k16; k += 16)
             a0 = _mm512_fmadd_ps(_mm512_loadu_ps(wr + k), _mm512_loadu_ps(x + k), a0);
-            k += 16;
-        }
         if (tail)
-            b0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, wr + k),
-                                 _mm512_maskz_loadu_ps(tail, x + k), b0);
-        y[r] += _mm512_reduce_add_ps(_mm512_add_ps(a0, b0));
+            a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, wr + k),
+                                 _mm512_maskz_loadu_ps(tail, x + k), a1);
+        y[r] += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
 }
 
