@@ -191,8 +191,8 @@ static void attn_task(void *arg, int task, int n_tasks) {
         R.p0 = a->pos0 + i0;
         R.pstep = 1;
     }
-    attn_block(&R, a->k + b * a->k_seq + j * D, a->ldk, a->v + b * a->v_seq + j * D, a->ldv, D,
-               J->scale);
+    attn_block(&R, a->k + b * a->k_seq + j * (a->k_hs ? a->k_hs : D), a->ldk,
+               a->v + b * a->v_seq + j * (a->v_hs ? a->v_hs : D), a->ldv, D, J->scale);
 }
 
 void llm__attn_fwd(llm__pool *pool, const llm__attn_args *a) {
@@ -216,8 +216,8 @@ void llm__attn_fwd_naive(const llm__attn_args *a) {
         for (h = 0; h < a->n_head; h++)
             for (t = 0; t < a->T; t++) {
                 const float *q = a->q + b * a->q_seq + t * a->ldq + h * D;
-                const float *K = a->k + b * a->k_seq + (h / rep) * D;
-                const float *V = a->v + b * a->v_seq + (h / rep) * D;
+                const float *K = a->k + b * a->k_seq + (h / rep) * (a->k_hs ? a->k_hs : D);
+                const float *V = a->v + b * a->v_seq + (h / rep) * (a->v_hs ? a->v_hs : D);
                 float *o = a->out + b * a->o_seq + t * a->ldo + h * D;
                 const size_t last = a->pos0 + t; /* keys 0..last */
                 double mx = -INFINITY, sum = 0.0;

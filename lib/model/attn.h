@@ -11,7 +11,8 @@
  * covers the trainer's fused q|k|v rows, the context's separate q, k, v
  * and the KV cache:
  *   query head h of token t of sequence b:  q + b*q_seq + t*ldq + h*D
- *   key/value head j of key p of sequence b: k + b*k_seq + p*ldk + j*D
+ *   key/value head j of key p of sequence b: k + b*k_seq + p*ldk + j*k_hs
+ *                                            (k_hs, v_hs: D when 0)
  *   output head h of token t:               out + b*o_seq + t*ldo + h*D
  * Token t is at absolute position pos0 + t and attends keys 0..pos0+t
  * (the causal mask "key index <= query position"); query head h reads
@@ -33,6 +34,10 @@ typedef struct llm__attn_args {
     size_t ldk, k_seq;
     const float *v;
     size_t ldv, v_seq;
+    /* Floats between KV heads: 0 means D (heads side by side in a row,
+     * as in the projections' output); a head-major cache sets n_ctx * D.
+     * Forward only: the backward (grad_attn.c) takes 0. */
+    size_t k_hs, v_hs;
     float *out;
     size_t ldo, o_seq;
     /* (n_seq, n_head, T) log Σ_j exp(s_j) of each query row's scaled
