@@ -274,7 +274,12 @@ typedef struct llm_model_opts {
                              (0: 1073741824 = 1 GiB) */
 } llm_model_opts;
 
-/* Read the whole file into memory instead of mapping it. */
+/* Read the whole file into memory instead of mapping it. With the default
+ * allocator (no alloc hook) the buffer is given to the kernel as a
+ * candidate for transparent huge pages (Linux madvise, when THP is
+ * "always" or "madvise"), which makes decoding read the weights faster
+ * (about 15% for GPT-2 124M F32 here); the cost is a slower load and the
+ * weights counted as private memory. */
 #define LLM_MODEL_NO_MMAP 0x1u
 
 /* Fills *o with defaults for a struct of `struct_size` bytes (normally

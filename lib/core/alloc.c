@@ -9,8 +9,12 @@
  * and no allocator) carry a small header recording both.
  */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "llm_core.h"
 
@@ -29,6 +33,23 @@ static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 static llm_alloc_fn g_alloc = default_alloc;
 static void *g_alloc_ud = NULL;
 static atomic_long g_live_handles;
+
+void llm__mem_hint_huge(const llm__mem *m, void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    /* Only blocks of the C library's allocator (a caller's hook may hand
+     * out memory it manages itself), and only the 2 MiB pages wholly
+     * inside the block. A hint: where transparent huge pages are off, or
+     * the block was already touched, nothing changes. */
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + n) & ~(huge - 1);
+    if (m->fn == default_alloc && p && hi > lo)
+        (void)madvise((void *)lo, (size_t)(hi - lo), MADV_HUGEPAGE);
+#else
+    (void)m;
+    (void)p;
+    (void)n;
+#endif
+}
 
 int llm_set_allocator(llm_alloc_fn fn, void *ud) {
     if (atomic_load(&g_live_handles) != 0)

@@ -753,6 +753,7 @@ int llm_model_load(llm_model **out, const char *path, const llm_model_opts *opts
                                          "%s: cannot allocate %zu bytes", path, n));
         }
         m->file_buf_size = n;
+        llm__mem_hint_huge(&m->obj.mem, m->file_buf, n);
         while (done < n) {
             ssize_t k = read(fd, (char *)m->file_buf + done, n - done);
             if (k <= 0) {

@@ -43,7 +43,14 @@ int main(int argc, char **argv) {
     }
     eval = argc == 4;
     threads = atoi(argv[3]);
-    if ((st = llm_model_load(&m, argv[1], NULL)) != LLM_OK)
+    {
+        llm_model_opts mo;
+        LLM_MODEL_OPTS_INIT(&mo);
+        if (getenv("BENCH_NO_MMAP"))
+            mo.flags |= LLM_MODEL_NO_MMAP;
+        st = llm_model_load(&m, argv[1], &mo);
+    }
+    if (st != LLM_OK)
         die(st, NULL, "load");
     LLM_MODEL_CONFIG_INIT(&cfg);
     llm_model_get_config(&cfg, m);
