@@ -9,11 +9,13 @@
  *           peak) and the prefill-like 128×3072×768 (GPT-2's MLP up
  *           projection on a 128-token prompt).
  *   read    memory read bandwidth: a streaming float sum over a 1 GiB buffer
- *           (far above any cache), bytes read ÷ time.
+ *           (far above any cache), bytes read ÷ time, in each of the ways
+ *           readbw.h tries (4 KiB or huge pages; halves or chunks per
+ *           thread); the ceiling is the best of them.
  *
  * Each at 1 thread and at THREADS threads (default 2). With more than one
  * thread the work is split into contiguous row blocks, one per POSIX thread,
- * each calling the BLAS once (sgemm) or summing its slice (read), as
+ * each calling the BLAS once (sgemm) or summing its share (read), as
  * lib/core/gemm.c slices products over libllm's pool. When the linked
  * OpenBLAS is the OpenMP build, each calling thread first sets its own
  * OpenMP thread count to 1 (that build reads it on every call), so the split
@@ -27,7 +29,7 @@
  * Every figure is the best of several repetitions (the machine is shared: the
  * fastest run is the best estimate of the ceiling). One line per figure:
  *   bench=roofline what=sgemm shape=square M= N= K= threads= split= gflops= load1=
- *   bench=roofline what=read threads= mb= gb_s= load1=
+ *   bench=roofline what=read threads= mb= pages=4k|huge split=halves|chunks gb_s= load1=
  * where load1 is the 1-minute load average when the figure was taken.
  *
  * usage: roofline [THREADS] [READ_MB]
@@ -38,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "readbw.h"
 
 /* The CBLAS entry points we need, declared here rather than through
  * <cblas.h>: Debian's OpenBLAS serial and threaded builds ship different
@@ -162,70 +166,9 @@ static void bench_sgemm(const char *shape, int m, int n, int k, int threads, int
     free(c);
 }
 
-/* ---- memory read bandwidth --------------------------------------------- */
-
-typedef struct {
-    const float *p;
-    size_t n; /* floats, a multiple of 64 */
-    float sum;
-} read_job;
-
-/* Sixty-four independent accumulators: the compiler keeps them in four
- * AVX-512 (or eight AVX2) registers (roofline.sh compiles with -O3
- * -march=native), so the loop is bound by loads, not by the latency of one
- * vector add chain. */
-static void *read_run(void *p) {
-    read_job *j = p;
-    float acc[64] = {0};
-    size_t i;
-    int l;
-    for (i = 0; i < j->n; i += 64)
-        for (l = 0; l < 64; l++)
-            acc[l] += j->p[i + l];
-    for (l = 1; l < 64; l++)
-        acc[0] += acc[l];
-    j->sum = acc[0];
-    return NULL;
-}
-
-static void bench_read(const float *buf, size_t n, int threads) {
-    pthread_t tid[MAX_THREADS];
-    read_job job[MAX_THREADS];
-    double best = 1e30, t0, dt, sum = 0.0;
-    size_t per = n / (size_t)threads / 64 * 64;
-    int t, rep;
-    for (rep = 0; rep < 7; rep++) {
-        for (t = 0; t < threads; t++) {
-            job[t].p = buf + (size_t)t * per;
-            job[t].n = per;
-        }
-        t0 = now();
-        for (t = 1; t < threads; t++)
-            if (pthread_create(&tid[t], NULL, read_run, &job[t]) != 0) {
-                fprintf(stderr, "roofline: pthread_create failed\n");
-                exit(1);
-            }
-        read_run(&job[0]);
-        for (t = 1; t < threads; t++)
-            pthread_join(tid[t], NULL);
-        dt = now() - t0;
-        if (dt < best)
-            best = dt;
-        sum = 0.0;
-        for (t = 0; t < threads; t++)
-            sum += job[t].sum;
-    }
-    printf("bench=roofline what=read threads=%d mb=%.0f gb_s=%.2f ms=%.1f check=%.6g load1=%.2f\n",
-           threads, (double)per * threads * sizeof(float) / 1048576.0,
-           (double)per * threads * sizeof(float) / best / 1e9, best * 1e3, sum, load1());
-    fflush(stdout);
-}
-
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     size_t mb = argc > 2 ? (size_t)atol(argv[2]) : 1024;
-    size_t n, i;
-    float *buf;
     int t, par;
     if (argc > 3 || threads < 1 || threads > MAX_THREADS || mb < 16) {
         fprintf(stderr, "usage: roofline [THREADS (1..%d, default 2)] [READ_MB (>= 16, default "
@@ -241,24 +184,13 @@ int main(int argc, char **argv) {
     if (omp_set_num_threads)
         omp_set_num_threads(1);
 
-    n = mb * 1048576 / sizeof(float) / 64 * 64;
-    buf = malloc(n * sizeof *buf);
-    if (!buf) {
-        fprintf(stderr, "roofline: cannot allocate %zu MB\n", mb);
-        return 1;
-    }
-    /* Touch every page (and give the sum something to add). */
-    for (i = 0; i < n; i++)
-        buf[i] = (float)(i & 1023) * (1.0f / 1024.0f);
-
     /* One thread, then THREADS (when more than one). */
     for (t = 1; t <= threads; t = t == threads ? threads + 1 : threads) {
-        bench_read(buf, n, t);
+        readbw_ceiling("bench=roofline what=read", mb, t, 5, load1);
         bench_sgemm("square", 1024, 1024, 1024, t, 0);
         bench_sgemm("prefill", 128, 3072, 768, t, 0);
         if (par && t > 1)
             bench_sgemm("square", 1024, 1024, 1024, t, 1);
     }
-    free(buf);
     return 0;
 }
