@@ -33,6 +33,7 @@
 #include "model/model.h"
 #include "model/ops.h"
 #include "model/qmat.h"
+#include "model/qmv.h"
 #include "model/xent.h"
 
 /* Rows of logits computed at a time for losses: bounds the scratch
@@ -411,11 +412,19 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
             ew_run(c, EW_LAYERNORM, c->xn, c->x, L->attn_norm, L->attn_norm_b, M, C, cfg->norm_eps);
         else
             ew_run(c, EW_RMSNORM, c->xn, c->x, L->attn_norm, NULL, M, C, cfg->norm_eps);
-        llm__qmat_matmul(c->pool, c->qtile, c->q, c->xn, L->wq, L->wq_type, L->bq, M, C, C, 0);
-        llm__qmat_matmul(c->pool, c->qtile, c->k, c->xn, L->wk, L->wk_type, L->bk, M, C, Ekv,
-                         0);
-        llm__qmat_matmul(c->pool, c->qtile, c->v, c->xn, L->wv, L->wv_type, L->bv, M, C, Ekv,
-                         0);
+        if (M == 1) { /* decode: one job for the three (qmv.c) */
+            const llm__qmv_part P[3] = {{c->q, L->wq, L->wq_type, L->bq, C, 0},
+                                        {c->k, L->wk, L->wk_type, L->bk, Ekv, 0},
+                                        {c->v, L->wv, L->wv_type, L->bv, Ekv, 0}};
+            llm__qmv_run(c->pool, P, 3, c->xn, C, LLM__QMV_NONE);
+        } else {
+            llm__qmat_matmul(c->pool, c->qtile, c->q, c->xn, L->wq, L->wq_type, L->bq, M, C, C,
+                             0);
+            llm__qmat_matmul(c->pool, c->qtile, c->k, c->xn, L->wk, L->wk_type, L->bk, M, C,
+                             Ekv, 0);
+            llm__qmat_matmul(c->pool, c->qtile, c->v, c->xn, L->wv, L->wv_type, L->bv, M, C,
+                             Ekv, 0);
+        }
         if (!gpt2)
             for (b = 0; b < n_seq; b++) {
                 llm__ops_rope_rows(c->q + b * T * C, C, T, NH, D, c->rope_cos, c->rope_sin, 1);
@@ -482,7 +491,19 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
         llm__qmat_matmul(c->pool, c->qtile, c->x, c->att, L->wo, L->wo_type, L->bo, M, C, C, 1);
 
         /* MLP sub-block: x += down(act(norm(x))) */
-        if (gpt2) {
+        if (M == 1) { /* decode: products and activation in one job */
+            const llm__qmv_part P[2] = {
+                {c->h, gpt2 ? L->w_up : L->w_gate, gpt2 ? L->w_up_type : L->w_gate_type,
+                 gpt2 ? L->b_up : NULL, F, 0},
+                {c->h2, L->w_up, L->w_up_type, NULL, F, 0}};
+            if (gpt2)
+                ew_run(c, EW_LAYERNORM, c->xn, c->x, L->ffn_norm, L->ffn_norm_b, M, C,
+                       cfg->norm_eps);
+            else
+                ew_run(c, EW_RMSNORM, c->xn, c->x, L->ffn_norm, NULL, M, C, cfg->norm_eps);
+            llm__qmv_run(c->pool, P, gpt2 ? 1 : 2, c->xn, C,
+                         gpt2 ? LLM__QMV_GELU : LLM__QMV_SWIGLU);
+        } else if (gpt2) {
             ew_run(c, EW_LAYERNORM, c->xn, c->x, L->ffn_norm, L->ffn_norm_b, M, C, cfg->norm_eps);
             llm__qmat_matmul(c->pool, c->qtile, c->h, c->xn, L->w_up, L->w_up_type, L->b_up, M,
                              C, F, 0);

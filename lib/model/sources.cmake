@@ -5,7 +5,8 @@ target_sources(llm_objs PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/import.c
   ${CMAKE_CURRENT_LIST_DIR}/model.c
   ${CMAKE_CURRENT_LIST_DIR}/ops.c
-  ${CMAKE_CURRENT_LIST_DIR}/qmat.c)
+  ${CMAKE_CURRENT_LIST_DIR}/qmat.c
+  ${CMAKE_CURRENT_LIST_DIR}/qmv.c)
 
 # Tiled attention and the cross-entropy fused with the output head
 # (issue #10). Their element-wise loops (llm__vexp in vexp.h, row maxima)
