@@ -13,6 +13,8 @@
  * unsigned is right even for -128; |x| <= 127 so -x never overflows).
  * Lanes 0-7 hold block b's sums and lanes 8-15 block b+1's; a vector of
  * their two scales dw * dx multiplies them into the float accumulator.
+ * Decoding (one activation row) stores the row once as unsigned x + 128
+ * instead and subtracts 128·Σw with a second vpdpbusd (dot2u).
  * Quantization: the reference's arithmetic (llm_matvec.h), 16 lanes at a
  * time, rounding as in matvec_avx2.c, narrowed with vpmovsdb.
  */
@@ -61,6 +63,23 @@ static inline __m512 dot2(__m512i aw, __mmask64 neg, __m512i x) {
     return _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sx));
 }
 
+/* Decode (one activation row): Σ w*x per 4-byte group of two blocks, the
+ * activation stored once as xu = x + 128 (unsigned, 0..255): vpdpbusd
+ * gives Σ xu*w = Σ x*w + 128 Σ w, and a second one with 128 in every byte
+ * the correction; both exact in int32, so the sums equal dot2's. Two
+ * multiply-adds replace abs, sign mask and negation per pair: 1.55x the
+ * blocks per second from L2 (tests/bench/bench_quant.c, matvec_q8). */
+static inline __m512 dot2u(__m512i w, const uint8_t *xu) {
+    const __m512i x = _mm512_loadu_si512((const void *)xu);
+    const __m512i z = _mm512_setzero_si512();
+    return _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, x, w),
+                                               _mm512_dpbusd_epi32(z, _mm512_set1_epi8((char)0x80), w)));
+}
+
+/* Longest activation row the decode loop offsets on the stack (blocks):
+ * 480 is what lib/model/qmat.c and qmv.c pass at most. */
+#define DECODE_MAX_NB 480
+
 /* One block (an odd last one) with 256-bit VNNI. */
 static inline __m256 dot1(__m256i aw, __m256i w, const int8_t *xq) {
     const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)xq);
@@ -68,10 +87,64 @@ static inline __m256 dot1(__m256i aw, __m256i w, const int8_t *xq) {
         _mm256_dpbusd_epi32(_mm256_setzero_si256(), aw, _mm256_sign_epi8(x, w)));
 }
 
+/* The decode case (one activation row of nb <= DECODE_MAX_NB blocks):
+ * the row offset to unsigned once, then per weight row four blocks per
+ * step on two chains; the last nb % 4 blocks as the general kernel does
+ * them, so every row's sum is in the same order as there. */
+static void q8_decode(float *y, const llm__q8_block *w, size_t ldw, const llm__q8_block *xq,
+                      size_t nb, size_t r0, size_t r1) {
+    uint8_t xu[DECODE_MAX_NB * LLM__Q8_BLOCK]; /* (nb*32) the activation row + 128 */
+    float dx[DECODE_MAX_NB];                   /* (nb) its scales */
+    size_t r, b;
+    for (b = 0; b < nb; b++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)xq[b].q);
+        _mm256_storeu_si256((__m256i *)(void *)(xu + b * LLM__Q8_BLOCK),
+                            _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)));
+        dx[b] = _cvtsh_ss(xq[b].d);
+    }
+    for (r = r0; r < r1; r++) {
+        const llm__q8_block *wr = w + r * ldw; /* (nb) */
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+        float tail = 0.0f;
+        for (b = 0; b + 4 <= nb; b += 4) {
+            const __m512i w0 = load2(wr + b), w1 = load2(wr + b + 2);
+            a0 = _mm512_fmadd_ps(dot2u(w0, xu + b * LLM__Q8_BLOCK),
+                                 scale2(_cvtsh_ss(wr[b].d) * dx[b], _cvtsh_ss(wr[b + 1].d) * dx[b + 1]),
+                                 a0);
+            a1 = _mm512_fmadd_ps(dot2u(w1, xu + (b + 2) * LLM__Q8_BLOCK),
+                                 scale2(_cvtsh_ss(wr[b + 2].d) * dx[b + 2],
+                                        _cvtsh_ss(wr[b + 3].d) * dx[b + 3]),
+                                 a1);
+        }
+        a0 = _mm512_add_ps(a0, a1);
+        if (b + 2 <= nb) {
+            const __m512i wv = load2(wr + b);
+            a0 = _mm512_fmadd_ps(dot2(_mm512_abs_epi8(wv), _mm512_movepi8_mask(wv), load2(xq + b)),
+                                 scale2(_cvtsh_ss(wr[b].d) * dx[b], _cvtsh_ss(wr[b + 1].d) * dx[b + 1]),
+                                 a0);
+            b += 2;
+        }
+        if (b < nb) {
+            const __m256i wv = _mm256_loadu_si256((const __m256i *)(const void *)wr[b].q);
+            __m256 p = _mm256_mul_ps(dot1(_mm256_sign_epi8(wv, wv), wv, xq[b].q),
+                                     _mm256_set1_ps(_cvtsh_ss(wr[b].d) * dx[b]));
+            __m128 t = _mm_add_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+            t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+            t = _mm_add_ss(t, _mm_movehdup_ps(t));
+            tail = _mm_cvtss_f32(t);
+        }
+        y[r] += _mm512_reduce_add_ps(a0) + tail;
+    }
+}
+
 void llm__matvec_avx512_q8vnni(float *y, size_t ldy, const llm__q8_block *w,
                                size_t ldw, const llm__q8_block *xq, size_t M, size_t nb, size_t r0,
                                size_t r1) {
     size_t r, i0, b, i;
+    if (M == 1 && nb <= DECODE_MAX_NB) {
+        q8_decode(y, w, ldw, xq, nb, r0, r1);
+        return;
+    }
     /* Weight row outermost: its blocks stay in L1 while every activation
      * row (the caller keeps them to a few KiB) passes over them. */
     for (r = r0; r < r1; r++) {
@@ -85,27 +158,8 @@ void llm__matvec_avx512_q8vnni(float *y, size_t ldy, const llm__q8_block *w,
                 xr[i] = xq + (i0 + (i < m ? i : 0)) * nb;
                 acc[i] = _mm512_setzero_ps();
             }
-            if (m == 1) {
-                /* Decode: four blocks per step on two chains, in registers. */
-                __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-                const llm__q8_block *x0 = xr[0];
-                for (b = 0; b + 4 <= nb; b += 4) {
-                    const __m512i w0 = load2(wr + b), w1 = load2(wr + b + 2);
-                    a0 = _mm512_fmadd_ps(
-                        dot2(_mm512_abs_epi8(w0), _mm512_movepi8_mask(w0), load2(x0 + b)),
-                        scale2(_cvtsh_ss(wr[b].d) * _cvtsh_ss(x0[b].d),
-                               _cvtsh_ss(wr[b + 1].d) * _cvtsh_ss(x0[b + 1].d)),
-                        a0);
-                    a1 = _mm512_fmadd_ps(
-                        dot2(_mm512_abs_epi8(w1), _mm512_movepi8_mask(w1), load2(x0 + b + 2)),
-                        scale2(_cvtsh_ss(wr[b + 2].d) * _cvtsh_ss(x0[b + 2].d),
-                               _cvtsh_ss(wr[b + 3].d) * _cvtsh_ss(x0[b + 3].d)),
-                        a1);
-                }
-                acc[0] = _mm512_add_ps(a0, a1);
-            } else {
-                b = 0;
-            }
+            b = 0;
+
             if (m > 1) {
                 /* Four activation rows (rows past m repeat row i0 and are
                  * dropped), unrolled so the accumulators stay in registers. */
