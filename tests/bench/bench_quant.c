@@ -3,15 +3,18 @@
  * roofline, measured in one run:
  *
  *   read     streaming read bandwidth (sum of a 1 GiB float buffer, split
- *            over the threads), the ceiling every decode figure is a share
- *            of: roofline tok/s = read GB/s / weight bytes per token;
+ *            over the threads, best of the ways readbw.h tries), the
+ *            ceiling every decode figure is a share of: roofline tok/s =
+ *            read GB/s / weight bytes per token;
  *   matvec   y = W·x for W of 50257 x 768 (GPT-2's output projection) as
  *            F32 and Q8_0, through the kernels libllm dispatches to
  *            (llm__qmat_matmul on a pool), GB/s of weights read;
  *   matmul   a 128 x 768 by 768 x 3072 product (GPT-2's MLP up projection
- *            on a 128-token prompt): F32 sgemm, Q8_0 by the integer path,
- *            and Q8_0 as tiles dequantized to F32 then sgemm (the two ways
- *            of lib/model/qmat.c; it takes the tiles from 16 rows on);
+ *            on a 128-token prompt): F32 sgemm, and the three ways of
+ *            lib/model/qmat.c for Q8_0: the decode kernels (q8_int8),
+ *            tiles dequantized to F32 then sgemm (q8_tiles_sgemm) and the
+ *            int8 matrix kernel of lib/core/llm_q8gemm.h (q8_gemm, when
+ *            the CPU has one; qmat.c's choice from 16 rows on);
  *   prefill  tokens/s of one 128-token prompt (F32: OpenBLAS sgemm; Q8_0:
  *            the integer path of lib/model/qmat.c);
  *   decode   tokens/s of llm_ctx_decode, one token at a time after a
@@ -21,9 +24,9 @@
  *            (each weight matrix once, the tied output included).
  *
  * One line per figure:
- *   bench=read threads= gb_s=
+ *   bench=read threads= mb= pages= split= gb_s=   (one per way; the best is the ceiling)
  *   bench=matvec_<f32|q8> kernels= N= K= threads= ms= gb_s= roofline_pct=
- *   bench=matmul way=<f32_sgemm|q8_int8|q8_tiles_sgemm> M= K= N= threads= ms= gflops=
+ *   bench=matmul way=<f32_sgemm|q8_int8|q8_tiles_sgemm|q8_gemm> M= K= N= threads= ms= gflops=
  *   bench=prefill_<f32|q8> kernels= threads= tokens= tok_s=
  *   bench=decode_<f32|q8> kernels= threads= tok_s= mb_per_tok= gb_s= roofline_pct= speedup=
  * Best of several repetitions (the machine is shared; load1 is the 1-minute
@@ -44,7 +47,9 @@
 #include "llm_cpu.h"
 #include "llm_matvec.h"
 #include "llm_pool.h"
+#include "llm_q8gemm.h"
 #include "model/qmat.h"
+#include "readbw.h"
 
 static double now(void) {
     struct timespec ts;
@@ -70,51 +75,7 @@ static void die(int st, const void *h, const char *what) {
     exit(1);
 }
 
-/* ---- memory read ceiling ---- */
-
-typedef struct read_arg {
-    const float *p;
-    size_t n;
-    float sum;
-} read_arg;
-
-static void *read_part(void *v) {
-    read_arg *a = v;
-    float acc[16] = {0};
-    size_t i, j;
-    for (i = 0; i + 16 <= a->n; i += 16)
-        for (j = 0; j < 16; j++)
-            acc[j] += a->p[i + j];
-    for (j = 1; j < 16; j++)
-        acc[0] += acc[j];
-    a->sum = acc[0];
-    return NULL;
-}
-
-static double read_gbs(const float *buf, size_t n, int threads) {
-    double best = 1e30;
-    int rep, t;
-    for (rep = 0; rep < 5; rep++) {
-        pthread_t th[16];
-        read_arg a[16];
-        double t0 = now();
-        for (t = 0; t < threads; t++) {
-            a[t].p = buf + n / (size_t)threads * (size_t)t;
-            a[t].n = n / (size_t)threads;
-            if (t > 0)
-                pthread_create(&th[t], NULL, read_part, &a[t]);
-        }
-        read_part(&a[0]);
-        for (t = 1; t < threads; t++)
-            pthread_join(th[t], NULL);
-        t0 = now() - t0;
-        if (t0 < best)
-            best = t0;
-        if (a[0].sum == 12345.678f) /* keep the sums alive */
-            fprintf(stderr, "!");
-    }
-    return (double)n * sizeof(float) / best / 1e9;
-}
+/* ---- memory read ceiling: readbw.h (best of page sizes and splits) ---- */
 
 /* ---- one matrix-vector product ---- */
 
@@ -182,26 +143,30 @@ static void bench_matmul(int threads) {
         x[i] = (float)(i % 17) / 8.0f - 1.0f;
     for (i = 0; i < N; i++)
         llm__q8_quantize_ref(wq + i * (K / 32), wf + i * K, K);
-    for (way = 0; way < 3; way++) {
-        static const char *names[] = {"f32_sgemm", "q8_int8", "q8_tiles_sgemm"};
+    for (way = 0; way < 4; way++) {
+        static const char *names[] = {"f32_sgemm", "q8_int8", "q8_tiles_sgemm", "q8_gemm"};
+        static const int q8way[] = {0, LLM__QMAT_INT8, LLM__QMAT_TILES, LLM__QMAT_GEMM};
+        const llm__q8gemm_kernel *gk = llm__q8gemm_get();
         double best = 1e30;
         int rep;
+        if (way == 3 && !gk)
+            continue; /* no int8 matrix kernel on this CPU / level */
         for (rep = 0; rep < 5; rep++) {
             double t0 = now();
-            if (way == 0)
+            if (way == 0) {
                 llm__qmat_matmul(pool, NULL, y, x, wf, LLM__GGML_F32, NULL, M, K, N, 0);
-            else if (way == 1)
-                llm__qmat_matmul(pool, NULL, y, x, wq, LLM__GGML_Q8_0, NULL, M, K, N, 0);
-            else
-                llm__qmat_matmul(pool, tile, y, x, wq, LLM__GGML_Q8_0, NULL, M, K, N, 0);
+            } else { /* as llm__qmat_matmul without bias: zero y, add the product */
+                memset(y, 0, M * N * sizeof *y);
+                llm__qmat_matmul_q8(pool, tile, y, x, wq, M, K, N, q8way[way]);
+            }
             t0 = now() - t0;
             if (t0 < best)
                 best = t0;
         }
         printf("bench=matmul way=%s kernels=%s M=%zu K=%zu N=%zu threads=%d ms=%.2f gflops=%.1f "
                "load1=%.2f\n",
-               names[way], llm__matvec_get()->name, M, K, N, threads, best * 1e3,
-               2.0 * M * N * K / best / 1e9, load1());
+               names[way], way == 3 ? gk->name : llm__matvec_get()->name, M, K, N, threads,
+               best * 1e3, 2.0 * M * N * K / best / 1e9, load1());
     }
     llm__pool_free(pool);
     free(wf);
@@ -307,8 +272,6 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
 int main(int argc, char **argv) {
     char f32[4096], q8[4096];
     int threads[8] = {1, 2}, nt = 2, i, st;
-    const size_t n_read = (size_t)1 << 28; /* 1 GiB of floats */
-    float *buf;
     double bw[8];
     llm_model *m = NULL;
     llm_model_config cfg;
@@ -332,17 +295,8 @@ int main(int argc, char **argv) {
             die(st, NULL, "quantize");
     }
 
-    buf = malloc(n_read * sizeof *buf);
-    if (!buf)
-        return 1;
-    for (i = 0; (size_t)i < n_read; i += 1024)
-        memset(buf + i, 0, 1024 * sizeof *buf);
-    for (i = 0; i < nt; i++) {
-        bw[i] = read_gbs(buf, n_read, threads[i]);
-        printf("bench=read threads=%d mb=%zu gb_s=%.2f load1=%.2f\n", threads[i], n_read * 4 >> 20,
-               bw[i], load1());
-    }
-    free(buf);
+    for (i = 0; i < nt; i++)
+        bw[i] = readbw_ceiling("bench=read", 1024, threads[i], 5, load1);
     for (i = 0; i < nt; i++)
         bench_matvec(threads[i], bw[i]);
     if (getenv("BENCH_QUANT_ONLY_MATVEC"))
