@@ -18,6 +18,22 @@
 
 #include "llm_core.h"
 
+/* For plain-C element-wise loops that run several times faster with wider
+ * vectors (AdamW, the softmax rows of the cross-entropy, norms, GELU):
+ * GCC compiles the function once per level and the dynamic loader picks
+ * the one the CPU runs (target_clones, an ifunc resolved at load). The
+ * results are the same bits on every level: the library is built as ISO
+ * C11, where GCC contracts no a*b+c into an FMA (-ffp-contract=off), and
+ * vector division and square root are exactly rounded like the scalar
+ * ones. LLM_CPU does not reach these (it only caps the hand-written
+ * kernels). Other compilers and targets get the baseline build. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(LLM_NO_CLONES)
+#define LLM__CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LLM__CLONES
+#endif
+
 /* Instruction-set levels, ordered: each includes the ones below it. */
 #define LLM__CPU_SCALAR 0 /* plain C (the reference kernels) */
 #define LLM__CPU_AVX2   1 /* AVX2 + FMA + F16C */

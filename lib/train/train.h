@@ -100,6 +100,8 @@ struct llm_trainer {
     uint64_t rng;              /* splitmix64 state of the batch sampler */
     uint64_t cursor;           /* sequential data cursor, in tokens */
     double grad_norm;          /* of the latest step, before clipping */
+    float grad_scale;          /* clipping coefficient of the latest step (1: none);
+                                  grads holds the gradient before it */
     double *norm_parts;        /* [llm__adamw_norm_parts(n_floats)] partial sums */
     /* data-parallel group (allreduce.c); R = 1, rank 0 without hooks */
     llm_reduce_hooks red;      /* struct_size 0: no hooks */
@@ -142,14 +144,16 @@ LLM_INTERNAL double llm__adamw_lr(const llm_trainer_opts *o, uint64_t step);
 LLM_INTERNAL size_t llm__adamw_norm_parts(size_t n_floats);
 /* Global L2 norm of all gradients (double accumulation in fixed chunks). */
 LLM_INTERNAL double llm__adamw_grad_norm(const llm_trainer *tr);
-/* Multiplies all gradients by coef. */
-LLM_INTERNAL void llm__adamw_scale_grads(llm_trainer *tr, float coef);
-/* One AdamW update of every tensor at learning rate lr; `t` is the 1-based
- * step used in the bias corrections. */
+/* One AdamW update of every tensor at learning rate lr with the
+ * gradients times tr->grad_scale (the clipping coefficient, applied here
+ * rather than in a pass of its own); `t` is the 1-based step used in the
+ * bias corrections. */
 LLM_INTERNAL void llm__adamw_update(llm_trainer *tr, double lr, uint64_t t);
-/* The update of one tensor of n floats (exposed for the torch test). */
-LLM_INTERNAL void llm__adamw_tensor(float *p, const float *g, float *m, float *v, size_t n,
-                                    double lr, double beta1, double beta2, double eps,
+/* The update of one tensor of n floats with gradient g[i] * gscale (the
+ * float product clip_grad_norm_'s in-place multiply makes; exposed for
+ * the torch test). */
+LLM_INTERNAL void llm__adamw_tensor(float *p, const float *g, float gscale, float *m, float *v,
+                                    size_t n, double lr, double beta1, double beta2, double eps,
                                     double wd, uint64_t t);
 
 #endif

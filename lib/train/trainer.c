@@ -177,6 +177,7 @@ int llm_trainer_create(llm_trainer **out, llm_model *model, const llm_trainer_op
     tr->n_floats = off;
     bytes = llm__mem_mul(off ? off : 1, sizeof(float));
     tr->grads = llm__mem_alloc_aligned(&tr->obj.mem, bytes);
+    tr->grad_scale = 1.0f;
     tr->adam_m = llm__mem_alloc_aligned(&tr->obj.mem, bytes);
     tr->adam_v = llm__mem_alloc_aligned(&tr->obj.mem, bytes);
     tr->norm_parts = llm__mem_calloc(&tr->obj.mem, llm__adamw_norm_parts(off) + 1, sizeof(double));
@@ -246,6 +247,7 @@ int llm_trainer_step(float *loss_out, llm_trainer *tr, const llm_token *inputs,
     if ((rc = check_tokens(tr, "llm_trainer_step", inputs, targets, n_tokens, BT * tr->K, 1)) != LLM_OK)
         return rc;
     memset(tr->grads, 0, tr->n_floats * sizeof *tr->grads);
+    tr->grad_scale = 1.0f;
     /* mean over all R*K*B*T positions of the global batch: every loss term
      * weighs 1/(R*K*B*T), so the hooks' sum is the global mean */
     dist = tr->red.struct_size != 0;
@@ -278,7 +280,7 @@ int llm_trainer_step(float *loss_out, llm_trainer *tr, const llm_token *inputs,
         /* clip_grad_norm_: coef = max_norm / (total + 1e-6), clamped to 1 */
         double coef = o->grad_clip / (norm + 1e-6);
         if (coef < 1.0)
-            llm__adamw_scale_grads(tr, (float)coef);
+            tr->grad_scale = (float)coef; /* applied by the update */
     }
     lr = llm__adamw_lr(o, tr->step);
     llm__adamw_update(tr, lr, tr->step + 1);
@@ -359,6 +361,11 @@ int llm_trainer_grad_copy(float *dst, size_t cap, size_t *n_needed, const llm_tr
     if (!dst)
         return llm__err(e, LLM_ERR_INVALID, "llm_trainer_grad_copy: dst is NULL");
     memcpy(dst, tr->grads + tr->toff[i], tr->model->tensors[i].n * sizeof *dst);
+    if (tr->grad_scale != 1.0f) { /* the clipped gradient the step used */
+        size_t k;
+        for (k = 0; k < tr->model->tensors[i].n; k++)
+            dst[k] *= tr->grad_scale;
+    }
     return LLM_OK;
 }
 

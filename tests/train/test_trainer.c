@@ -245,6 +245,59 @@ static void test_resume_llama(void **state) {
     check_resume(LLM_ARCH_LLAMA);
 }
 
+/* Clipping: llm_trainer_grad_copy after a clipped step gives the
+ * unclipped gradient times clip_grad_norm_'s coefficient, bit for bit (the
+ * optimizer applies the coefficient as it reads the gradient; the torch
+ * parity tests check the clipped updates). */
+static void test_clipped_grad_copy(void **state) {
+    llm_model *m0 = make_model(LLM_ARCH_GPT2, 40, 2, 16, 2, 2, 16, 1);
+    llm_model *m1 = make_model(LLM_ARCH_GPT2, 40, 2, 16, 2, 2, 16, 1);
+    llm_trainer *t0 = NULL, *t1 = NULL;
+    llm_trainer_opts o;
+    llm_token in[16], tg[16];
+    double n0, n1, coef;
+    float l0, l1;
+    size_t n, i, k, len;
+    (void)state;
+    fill_tokens(in, 16, 40, 5);
+    fill_tokens(tg, 16, 40, 6);
+    LLM_TRAINER_OPTS_INIT(&o);
+    o.batch = 2;
+    o.seq_len = 8;
+    o.grad_clip = 0.0;
+    assert_int_equal(llm_trainer_create(&t0, m0, &o), LLM_OK);
+    o.grad_clip = 1e-3; /* far below any norm here: always clips */
+    assert_int_equal(llm_trainer_create(&t1, m1, &o), LLM_OK);
+    assert_int_equal(llm_trainer_step(&l0, t0, in, tg, 16), LLM_OK);
+    assert_int_equal(llm_trainer_step(&l1, t1, in, tg, 16), LLM_OK);
+    assert_true(l0 == l1);
+    assert_int_equal(llm_trainer_grad_norm(&n0, t0), LLM_OK);
+    assert_int_equal(llm_trainer_grad_norm(&n1, t1), LLM_OK);
+    assert_true(n0 == n1 && n0 > 1e-2);
+    coef = 1e-3 / (n1 + 1e-6);
+    assert_int_equal(llm_model_n_tensors(&n, m1), LLM_OK);
+    for (i = 0; i < n; i++) {
+        const char *name;
+        float *g0, *g1;
+        assert_int_equal(llm_model_tensor_name(&name, m1, i), LLM_OK);
+        assert_int_equal(llm_trainer_grad_copy(NULL, 0, &len, t1, name), LLM_ERR_BUFFER_TOO_SMALL);
+        g0 = malloc(len * sizeof *g0);
+        g1 = malloc(len * sizeof *g1);
+        assert_int_equal(llm_trainer_grad_copy(g0, len, NULL, t0, name), LLM_OK);
+        assert_int_equal(llm_trainer_grad_copy(g1, len, NULL, t1, name), LLM_OK);
+        for (k = 0; k < len; k++)
+            if (g1[k] != g0[k] * (float)coef)
+                fail_msg("%s[%zu]: clipped %.9g, want %.9g", name, k, (double)g1[k],
+                         (double)(g0[k] * (float)coef));
+        free(g0);
+        free(g1);
+    }
+    llm_trainer_free(t0);
+    llm_trainer_free(t1);
+    llm_model_free(m0);
+    llm_model_free(m1);
+}
+
 static void test_threads_same_bits(void **state) {
     float l1[5], l2[5];
     llm_model *a, *b;
@@ -637,6 +690,7 @@ int main(void) {
         cmocka_unit_test(test_tokens_load),
         cmocka_unit_test(test_next_batch_sequential),
         cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_clipped_grad_copy),
         cmocka_unit_test(test_resume_gpt2),
         cmocka_unit_test(test_resume_llama),
         cmocka_unit_test(test_checkpoint_errors),

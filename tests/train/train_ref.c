@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
         fwrite(p, 4, n, f);
         fwrite(g, 4, n * (size_t)steps, f);
         for (s = 0; s < steps; s++)
-            llm__adamw_tensor(p, g + (size_t)s * n, m, v, n, lr, b1, b2, eps, wd,
+            llm__adamw_tensor(p, g + (size_t)s * n, 1.0f, m, v, n, lr, b1, b2, eps, wd,
                               (uint64_t)s + 1);
         fwrite(p, 4, n, f);
         fclose(f);
