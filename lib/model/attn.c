@@ -27,6 +27,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "llm_cpu.h"
 #include "llm_matvec.h"
 #include "model/attn.h"
 #include "model/vexp.h"
@@ -49,7 +50,7 @@ typedef struct attn_rows {
 
 /* One block against keys 0..(its last position) of K, V (row strides
  * ldk, ldv; the KV head already applied). */
-static void attn_block(const attn_rows *R, const float *K, size_t ldk, const float *V,
+static LLM__CLONES void attn_block(const attn_rows *R, const float *K, size_t ldk, const float *V,
                        size_t ldv, size_t D, float scale) {
     float S[LLM__ATTN_BR * LLM__ATTN_BC]; /* (nr, BC) scores, then probabilities */
     float m[LLM__ATTN_BR];                /* running max per row */

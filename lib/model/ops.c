@@ -24,8 +24,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "llm_cpu.h"
 #include "llm_matvec.h"
 #include "model/ops.h"
+#include "model/vexp.h"
 
 /* ------------------------------------------------------------------------
  * Embedding
@@ -143,8 +145,9 @@ void llm__ops_matmul_naive(float *y, const float *x, const float *w, const float
 /* μ = mean(x), σ² = mean((x-μ)²) (biased, as torch.nn.LayerNorm),
  * y = (x-μ)·r·g + b, r = 1/sqrt(σ²+eps); μ and r are saved per row when
  * mean/rstd are not NULL (the trainer's backward reads them). */
-void llm__ops_layernorm_stats(float *y, float *mean, float *rstd, const float *x, const float *g,
-                              const float *b, size_t M, size_t C, float eps) {
+static LLM__CLONES void ops_layernorm_stats_v(float *y, float *mean, float *rstd, const float *x,
+                                              const float *g, const float *b, size_t M, size_t C,
+                                              float eps) {
     size_t i, j;
     for (i = 0; i < M; i++) {
         const float *xr = x + i * C; /* (C) */
@@ -170,6 +173,11 @@ void llm__ops_layernorm_stats(float *y, float *mean, float *rstd, const float *x
     }
 }
 
+void llm__ops_layernorm_stats(float *y, float *mean, float *rstd, const float *x, const float *g,
+                              const float *b, size_t M, size_t C, float eps) {
+    ops_layernorm_stats_v(y, mean, rstd, x, g, b, M, C, eps);
+}
+
 void llm__ops_layernorm(float *y, const float *x, const float *g, const float *b, size_t M,
                         size_t C, float eps) {
     llm__ops_layernorm_stats(y, NULL, NULL, x, g, b, M, C, eps);
@@ -177,8 +185,8 @@ void llm__ops_layernorm(float *y, const float *x, const float *g, const float *b
 
 /* y = x · r · g, r = 1/sqrt(mean(x²) + eps), saved per row when rstd is
  * not NULL. */
-void llm__ops_rmsnorm_stats(float *y, float *rstd, const float *x, const float *g, size_t M,
-                            size_t C, float eps) {
+static LLM__CLONES void ops_rmsnorm_stats_v(float *y, float *rstd, const float *x, const float *g,
+                                            size_t M, size_t C, float eps) {
     size_t i, j;
     for (i = 0; i < M; i++) {
         const float *xr = x + i * C; /* (C) */
@@ -195,6 +203,11 @@ void llm__ops_rmsnorm_stats(float *y, float *rstd, const float *x, const float *
     }
 }
 
+void llm__ops_rmsnorm_stats(float *y, float *rstd, const float *x, const float *g, size_t M,
+                            size_t C, float eps) {
+    ops_rmsnorm_stats_v(y, rstd, x, g, M, C, eps);
+}
+
 void llm__ops_rmsnorm(float *y, const float *x, const float *g, size_t M, size_t C, float eps) {
     llm__ops_rmsnorm_stats(y, NULL, x, g, M, C, eps);
 }
@@ -204,22 +217,28 @@ void llm__ops_rmsnorm(float *y, const float *x, const float *g, size_t M, size_t
  * ------------------------------------------------------------------------ */
 
 /* gelu(x) = 0.5·x·(1 + tanh(u)), u = sqrt(2/π)·(x + 0.044715·x³).
- * Since 0.5·(1 + tanh(u)) = σ(2u), this is x / (1 + exp(-2u)): one expf
- * instead of tanhf (which costs an expm1f and more), with no cancellation;
- * exp overflowing to +inf for very negative x gives the right limit -0. */
-void llm__ops_gelu_to(float *out, const float *x, size_t n) {
+ * Since 0.5·(1 + tanh(u)) = σ(2u), this is x / (1 + exp(-2u)): one exp
+ * instead of tanhf (which costs an expm1f and more), with no cancellation.
+ * The exp is llm__vexp (model/vexp.h), so the loop vectorizes (compiled
+ * per vector level, LLM__CLONES); its clamp at exp(88) = 1.7e38 still
+ * gives -0 in the limit of very negative x (x / 1.7e38 underflows). */
+static LLM__CLONES void ops_gelu_to_v(float *out, const float *x, size_t n) {
     const float s2 = 2.0f * 0.7978845608028654f; /* 2·sqrt(2/pi) */
     size_t i;
     for (i = 0; i < n; i++) {
         float v = x[i];
-        out[i] = v / (1.0f + expf(-s2 * (v + 0.044715f * v * v * v)));
+        out[i] = v / (1.0f + llm__vexp(-s2 * (v + 0.044715f * v * v * v)));
     }
 }
 
-void llm__ops_gelu(float *x, size_t n) { llm__ops_gelu_to(x, x, n); }
+void llm__ops_gelu_to(float *out, const float *x, size_t n) {
+    ops_gelu_to_v(out, x, n);
+}
 
-/* The textbook tanh form, kept as the reference for the tests. */
-void llm__ops_gelu_naive(float *x, size_t n) {
+void llm__ops_gelu(float *x, size_t n) { llm__ops_gelu_to(x, x, n); }
+                   
+                   /* The textbook tanh form, kept as the reference for the tests. */
+                   void llm__ops_gelu_naive(float *x, size_t n) {
     const float s = 0.7978845608028654f;
     size_t i;
     for (i = 0; i < n; i++) {
@@ -228,14 +247,18 @@ void llm__ops_gelu_naive(float *x, size_t n) {
     }
 }
 
-/* silu(a)·b with silu(a) = a·σ(a) = a / (1 + exp(-a)); exp overflowing
- * to +inf for very negative a gives the right limit -0. */
-void llm__ops_swiglu_to(float *h, const float *gate, const float *up, size_t n) {
+/* silu(a)·b with silu(a) = a·σ(a) = a / (1 + exp(-a)), exp by llm__vexp
+ * as in GELU. */
+static LLM__CLONES void ops_swiglu_to_v(float *h, const float *gate, const float *up, size_t n) {
     size_t i;
     for (i = 0; i < n; i++) {
         float a = gate[i];
-        h[i] = a / (1.0f + expf(-a)) * up[i];
+        h[i] = a / (1.0f + llm__vexp(-a)) * up[i];
     }
+}
+
+void llm__ops_swiglu_to(float *h, const float *gate, const float *up, size_t n) {
+    ops_swiglu_to_v(h, gate, up, n);
 }
 
 void llm__ops_swiglu(float *gate, const float *up, size_t n) {
@@ -301,7 +324,7 @@ void llm__ops_rope(float *x, size_t n_heads, size_t D, size_t pos, const float *
  * Softmax and attention
  * ------------------------------------------------------------------------ */
 
-void llm__ops_softmax(float *x, size_t n) {
+static LLM__CLONES void ops_softmax_v(float *x, size_t n) {
     size_t i;
     float m = -INFINITY;
     double sum = 0.0;
@@ -318,6 +341,10 @@ void llm__ops_softmax(float *x, size_t n) {
     }
     for (i = 0; i < n; i++)
         x[i] = (float)(x[i] / sum);
+}
+
+void llm__ops_softmax(float *x, size_t n) {
+    ops_softmax_v(x, n);
 }
 
 /* Per head: S[j] = q·k_j·s over keys 0..pos, softmax, O = Σ_j P[j]·v_j.
@@ -346,8 +373,8 @@ void llm__ops_attention(float *out, const float *q, const float *k, const float 
 }
 
 void llm__ops_attention_naive(float *out, const float *q, const float *k, const float *v,
-                        size_t kv_stride, size_t pos, size_t n_head, size_t n_head_kv, size_t D,
-                        size_t h0, size_t h1, float *scores) {
+                              size_t kv_stride, size_t pos, size_t n_head, size_t n_head_kv,
+                              size_t D, size_t h0, size_t h1, float *scores) {
     const size_t n_rep = n_head / n_head_kv;
     const float scale = 1.0f / sqrtf((float)D);
     size_t h, j, d;

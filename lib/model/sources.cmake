@@ -17,6 +17,6 @@ target_sources(llm_objs PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/xent.c)
 if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/attn.c
-    ${CMAKE_CURRENT_LIST_DIR}/xent.c PROPERTIES
+    ${CMAKE_CURRENT_LIST_DIR}/xent.c ${CMAKE_CURRENT_LIST_DIR}/ops.c PROPERTIES
     COMPILE_OPTIONS "-fno-trapping-math;-fno-math-errno")
 endif()

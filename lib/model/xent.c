@@ -20,6 +20,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "llm_cpu.h"
 #include "model/vexp.h"
 #include "model/xent.h"
 
@@ -81,7 +82,7 @@ typedef struct xent_job {
 } xent_job;
 
 /* Rows [lo, hi) of the block: fold chunk (v0, nc) into m, l, zy. */
-static void xent_rows(void *arg, int task, int n_tasks) {
+static LLM__CLONES void xent_rows(void *arg, int task, int n_tasks) {
     const xent_job *J = arg;
     const size_t lo = J->nr * (size_t)task / (size_t)n_tasks;
     const size_t hi = J->nr * (size_t)(task + 1) / (size_t)n_tasks;

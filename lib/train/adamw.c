@@ -47,7 +47,7 @@ typedef struct norm_job {
     float coef; /* scale job: multiply by coef */
 } norm_job;
 
-static void norm_task(void *arg, int task, int n_tasks) {
+static LLM__CLONES void norm_task(void *arg, int task, int n_tasks) {
     const norm_job *j = arg;
     size_t c, i;
     for (c = (size_t)task; c < j->n_parts; c += (size_t)n_tasks) {
@@ -97,9 +97,9 @@ double llm__adamw_grad_norm(const llm_trainer *tr) {
  * write of every gradient per step. Compiled per vector level
  * (LLM__CLONES): at the baseline's 4 lanes the divisions and square root
  * made it compute-bound (11 GB/s against 24 with AVX-512, one thread). */
-LLM__CLONES void llm__adamw_tensor(float *p, const float *g, float gscale, float *m, float *v,
-                                   size_t n, double lr, double beta1, double beta2, double eps,
-                                   double wd, uint64_t t) {
+static LLM__CLONES void adamw_tensor_v(float *p, const float *g, float gscale, float *m, float *v,
+                                       size_t n, double lr, double beta1, double beta2, double eps,
+                                       double wd, uint64_t t) {
     const float decay = (float)(1.0 - lr * wd);
     const float w1 = (float)(1.0 - beta1), b2 = (float)beta2, w2 = (float)(1.0 - beta2);
     const double bc1 = 1.0 - pow(beta1, (double)t), bc2 = 1.0 - pow(beta2, (double)t);
@@ -123,6 +123,12 @@ LLM__CLONES void llm__adamw_tensor(float *p, const float *g, float gscale, float
         m[i] = mi;
         v[i] = vi;
     }
+}
+
+void llm__adamw_tensor(float *p, const float *g, float gscale, float *m, float *v,
+                       size_t n, double lr, double beta1, double beta2, double eps,
+                       double wd, uint64_t t) {
+    adamw_tensor_v(p, g, gscale, m, v, n, lr, beta1, beta2, eps, wd, t);
 }
 
 typedef struct upd_job {

@@ -26,6 +26,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "llm_cpu.h"
 #include "model/vexp.h"
 #include "train/grad_attn.h"
 
@@ -57,7 +58,7 @@ typedef struct gattn_job {
     float scale;
 } gattn_job;
 
-static void gattn_task(void *arg, int task, int n_tasks) {
+static LLM__CLONES void gattn_task(void *arg, int task, int n_tasks) {
     const gattn_job *J = arg;
     const llm__attn_args *a = J->a;
     const size_t T = a->T, D = a->D, rep = a->n_head / a->n_head_kv;

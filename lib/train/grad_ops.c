@@ -45,6 +45,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "llm_cpu.h"
 #include "model/ops.h"
 #include "model/vexp.h"
 #include "train/grad_ops.h"
@@ -113,11 +114,15 @@ void llm__grad_linear_bwd(llm__pool *pool, float *dx, float *dW, float *db, cons
         llm__grad_colsum(db, dy, N, O, ldy);
 }
 
-void llm__grad_colsum(float *out, const float *x, size_t N, size_t C, size_t ld) {
+static LLM__CLONES void grad_colsum_v(float *out, const float *x, size_t N, size_t C, size_t ld) {
     size_t n, c;
     for (n = 0; n < N; n++)
         for (c = 0; c < C; c++)
             out[c] += x[n * ld + c];
+}
+
+void llm__grad_colsum(float *out, const float *x, size_t N, size_t C, size_t ld) {
+    grad_colsum_v(out, x, N, C, ld);
 }
 
 /* ------------------------------------------------------------------------
@@ -132,9 +137,9 @@ void llm__grad_layernorm_fwd(float *out, float *mean, float *rstd, const float *
 
 /* Backward of llm__ops_layernorm_stats, with g' = dout*g and xhat=(x-mean)*rstd:
  *   dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)). */
-void llm__grad_layernorm_bwd(float *dx, float *dg, float *db, const float *dout, const float *x,
-                             const float *g, const float *mean, const float *rstd, size_t N,
-                             size_t C) {
+static LLM__CLONES void grad_layernorm_bwd_v(float *dx, float *dg, float *db, const float *dout,
+                                             const float *x, const float *g, const float *mean,
+                                             const float *rstd, size_t N, size_t C) {
     size_t n, c;
     for (n = 0; n < N; n++) {
         const float *d = dout + n * C, *xr = x + n * C; /* (C) each */
@@ -159,6 +164,12 @@ void llm__grad_layernorm_bwd(float *dx, float *dg, float *db, const float *dout,
     }
 }
 
+void llm__grad_layernorm_bwd(float *dx, float *dg, float *db, const float *dout, const float *x,
+                             const float *g, const float *mean, const float *rstd, size_t N,
+                             size_t C) {
+    grad_layernorm_bwd_v(dx, dg, db, dout, x, g, mean, rstd, N, C);
+}
+
 /* ------------------------------------------------------------------------
  * RMSNorm
  * ------------------------------------------------------------------------ */
@@ -170,8 +181,8 @@ void llm__grad_rmsnorm_fwd(float *out, float *rstd, const float *x, const float 
 }
 
 /* Backward of llm__ops_rmsnorm_stats: dx = rstd * (g' - xhat * mean(g' * xhat)). */
-void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x,
-                           const float *g, const float *rstd, size_t N, size_t C) {
+static LLM__CLONES void grad_rmsnorm_bwd_v(float *dx, float *dg, const float *dout, const float *x,
+                                           const float *g, const float *rstd, size_t N, size_t C) {
     size_t n, c;
     for (n = 0; n < N; n++) {
         const float *d = dout + n * C, *xr = x + n * C; /* (C) each */
@@ -190,6 +201,11 @@ void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float 
     }
 }
 
+void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float *x,
+                           const float *g, const float *rstd, size_t N, size_t C) {
+    grad_rmsnorm_bwd_v(dx, dg, dout, x, g, rstd, N, C);
+}
+
 /* ------------------------------------------------------------------------
  * GELU (tanh approximation)
  * ------------------------------------------------------------------------ */
@@ -199,7 +215,7 @@ void llm__grad_rmsnorm_bwd(float *dx, float *dg, const float *dout, const float 
 /* Backward of llm__ops_gelu_to (lib/model/ops.c, the forward, in the
  * sigmoid form x·σ(2u) of the same function):
  * gelu'(x) = 0.5(1+tanh u) + 0.5 x (1-tanh²u) sqrt(2/π)(1 + 3·0.044715 x²) */
-static void gelu_bwd(float *dx, const float *dout, const float *x, size_t n) {
+static LLM__CLONES void gelu_bwd(float *dx, const float *dout, const float *x, size_t n) {
     size_t i;
     for (i = 0; i < n; i++) {
         float v = x[i];
@@ -216,8 +232,8 @@ static void gelu_bwd(float *dx, const float *dout, const float *x, size_t n) {
 
 /* Backward of llm__ops_swiglu_to (lib/model/ops.c):
  * silu'(a) = σ(a)(1 + a(1 - σ(a))) */
-static void swiglu_bwd(float *da, float *db, const float *dh, const float *a, const float *b,
-                       size_t n) {
+static LLM__CLONES void swiglu_bwd(float *da, float *db, const float *dh, const float *a,
+                                   const float *b, size_t n) {
     size_t i;
     for (i = 0; i < n; i++) {
         float s = 1.0f / (1.0f + llm__vexp(-a[i]));
@@ -521,7 +537,7 @@ static double ce_exp_sum(float *z, size_t V, float mx) {
     return sum;
 }
 
-static void ce_task(void *arg, int task, int n_tasks) {
+static LLM__CLONES void ce_task(void *arg, int task, int n_tasks) {
     const ce_job *j = arg;
     size_t lo = j->N * (size_t)task / (size_t)n_tasks;
     size_t hi = j->N * (size_t)(task + 1) / (size_t)n_tasks;

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "llm_cpu.h"
 #include "model/vexp.h"
 #include "train/grad_xent.h"
 
@@ -34,7 +35,7 @@ typedef struct gxent_job {
 } gxent_job;
 
 /* Rows [lo, hi) of the chunk in the scratch become their gradient. */
-static void gxent_rows(void *arg, int task, int n_tasks) {
+static LLM__CLONES void gxent_rows(void *arg, int task, int n_tasks) {
     const gxent_job *J = arg;
     const size_t lo = J->nr * (size_t)task / (size_t)n_tasks;
     const size_t hi = J->nr * (size_t)(task + 1) / (size_t)n_tasks;
@@ -59,7 +60,7 @@ static void gxent_rows(void *arg, int task, int n_tasks) {
  * then with dscale != 0 the gradient dscale·(exp(z - m)/l - onehot) in
  * place: every logit is read twice and exp computed once. */
 #define GX_LANES 16
-static void gxent_whole_rows(void *arg, int task, int n_tasks) {
+static LLM__CLONES void gxent_whole_rows(void *arg, int task, int n_tasks) {
     const gxent_job *J = arg;
     const size_t lo = J->nr * (size_t)task / (size_t)n_tasks;
     const size_t hi = J->nr * (size_t)(task + 1) / (size_t)n_tasks;
