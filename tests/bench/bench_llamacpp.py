@@ -67,9 +67,11 @@ def parse(name, typ, what, wbytes, load1):
         extra = ""
         if what == "decode":
             extra = " weight_bytes=%d weight_gb_s=%.2f" % (wbytes, wbytes * best / 1e9)
-        print("bench=model_%s impl=llamacpp model=%s type=%s threads=%d tokens=%d depth=%d tok_s=%.2f "
-              "tok_s_mean=%.2f%s build=%s load1=%s" % (what, name, typ, r["n_threads"], n, r["n_depth"], best,
-                                                      r["avg_ts"], extra, r["build_commit"], load1))
+        lm = {"none": "read"}.get(str(r.get("load_mode", "mmap")), str(r.get("load_mode", "mmap")))
+        print("bench=model_%s impl=llamacpp model=%s type=%s load=%s threads=%d tokens=%d depth=%d "
+              "tok_s=%.2f tok_s_mean=%.2f%s build=%s load1=%s"
+              % (what, name, typ, lm, r["n_threads"], n, r["n_depth"], best, r["avg_ts"], extra,
+                 r["build_commit"], load1))
 
 
 def main():

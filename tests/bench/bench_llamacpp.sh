@@ -57,23 +57,30 @@ for name in gpt2-124M llama-110M llama-15M; do
     wb=$(stat -c %s "$f")
     for t in $THREADS; do
       # libllm first, then the peer, alternating (the machine is shared).
-      if out=$("$B/tests/model/bench_model" "$f" "$name" "$t" noeval 2>&1); then
-        echo "$out" | sed -e "s/ weight_gb_s=[0-9.]*//" \
-          -e "s/impl=libllm model=$name /impl=libllm model=$name type=$ty /" | while read -r l; do
-          case "$l" in
-            *model_decode*)
-              tps=${l##*tok_s=}; tps=${tps%% *}
-              echo "$l weight_bytes=$wb weight_gb_s=$(awk "BEGIN{printf \"%.2f\", $wb*$tps/1e9}") load1=$(load1)" ;;
-            *) echo "$l load1=$(load1)" ;;
-          esac
-        done
-      else
-        echo "bench=model_decode impl=libllm model=$name type=$ty threads=$t status=unsupported" \
-             "reason=\"$(echo "$out" | tail -1 | tr '"' "'")\""
-      fi
-      "$LB" -m "$f" -p 128 -n 0 -t "$t" -r 3 -o jsonl 2>/dev/null |
+      # Each in both ways of holding the weights: the file mapped (both
+      # default) and read into memory (libllm LLM_MODEL_NO_MMAP, which asks
+      # for huge pages; llama.cpp -lm none); lines say load=mmap|read and
+      # report.py takes each one's best.
+      for lm in mmap read; do
+        if out=$(if [ $lm = read ]; then export BENCH_NO_MMAP=1; fi
+                 "$B/tests/model/bench_model" "$f" "$name" "$t" noeval 2>&1); then
+          echo "$out" | sed -e "s/ weight_gb_s=[0-9.]*//" \
+            -e "s/impl=libllm model=$name /impl=libllm model=$name type=$ty load=$lm /" | while read -r l; do
+            case "$l" in
+              *model_decode*)
+                tps=${l##*tok_s=}; tps=${tps%% *}
+                echo "$l weight_bytes=$wb weight_gb_s=$(awk "BEGIN{printf \"%.2f\", $wb*$tps/1e9}") load1=$(load1)" ;;
+              *) echo "$l load1=$(load1)" ;;
+            esac
+          done
+        else
+          echo "bench=model_decode impl=libllm model=$name type=$ty load=$lm threads=$t status=unsupported" \
+               "reason=\"$(echo "$out" | tail -1 | tr '"' "'")\""
+        fi
+      done
+      "$LB" -m "$f" -p 128 -n 0 -t "$t" -r 3 -lm mmap,none -o jsonl 2>/dev/null |
         /usr/bin/python3 "$HERE/bench_llamacpp.py" parse "$name" "$ty" prefill "$wb" "$(load1)"
-      "$LB" -m "$f" -p 0 -n 128 -d 128 -t "$t" -r 3 -o jsonl 2>/dev/null |
+      "$LB" -m "$f" -p 0 -n 128 -d 128 -t "$t" -r 3 -lm mmap,none -o jsonl 2>/dev/null |
         /usr/bin/python3 "$HERE/bench_llamacpp.py" parse "$name" "$ty" decode "$wb" "$(load1)"
     done
   done
