@@ -10,6 +10,7 @@ target_sources(llm_objs PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/opts.c
   ${CMAKE_CURRENT_LIST_DIR}/pool.c
   ${CMAKE_CURRENT_LIST_DIR}/q8.c
+  ${CMAKE_CURRENT_LIST_DIR}/q8gemm.c
   ${CMAKE_CURRENT_LIST_DIR}/status.c
   ${CMAKE_CURRENT_LIST_DIR}/version.c)
 
@@ -26,11 +27,15 @@ endif()
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   target_sources(llm_objs PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/matvec_avx2.c
-    ${CMAKE_CURRENT_LIST_DIR}/matvec_avx512.c)
-  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matvec_avx2.c PROPERTIES
-    COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+    ${CMAKE_CURRENT_LIST_DIR}/matvec_avx512.c
+    ${CMAKE_CURRENT_LIST_DIR}/q8gemm_avx2.c
+    ${CMAKE_CURRENT_LIST_DIR}/q8gemm_avx512.c)
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matvec_avx2.c
+    ${CMAKE_CURRENT_LIST_DIR}/q8gemm_avx2.c PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matvec_avx512.c PROPERTIES
     COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni")
-  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matvec.c PROPERTIES
-    COMPILE_DEFINITIONS LLM_X86_KERNELS)
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/q8gemm_avx512.c PROPERTIES
+    COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni")
+  set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/matvec.c ${CMAKE_CURRENT_LIST_DIR}/q8gemm.c
+    PROPERTIES COMPILE_DEFINITIONS LLM_X86_KERNELS)
 endif()

@@ -152,9 +152,10 @@ static int ctx_layout(llm__obj *err, const llm_model *m, const llm_ctx_opts *o, 
                                        : 0;                /* rope */
     sz[13] = (s->n_batch * sizeof(llm_token) + sizeof(float) - 1) / sizeof(float);
     sz[14] = (o->flags & LLM_CTX_ATTENTION) ? llm__mem_mul(s->n_ctx, s->n_ctx) : 0;
-    /* qtile: Q8_0 products of many rows dequantize tiles of w here */
-    sz[15] = llm__model_is_quantized(m) && s->n_batch >= LLM__QMAT_SGEMM_ROWS
-                 ? LLM__QMAT_TILE_FLOATS : 0;
+    /* qtile: scratch of Q8_0 products of more than one row (the int8
+     * matrix kernel packs the activations there, from 2 rows; without
+     * one, dequantized tiles of w from LLM__QMAT_SGEMM_ROWS) */
+    sz[15] = llm__model_is_quantized(m) && s->n_batch >= 2 ? LLM__QMAT_TILE_FLOATS : 0;
     for (i = 0; i < 16; i++) {
         if (sz[i] > SIZE_MAX / 8 - t)
             return llm__err(err, LLM_ERR_NOMEM, "llm_ctx: the requested sizes overflow");
@@ -235,8 +236,7 @@ int llm_ctx_create(llm_ctx **out, const llm_model *model, const llm_ctx_opts *op
     c->rope_sin = c->rope_cos + s.n_batch * (model->head_dim / 2);
     c->tokbuf = (llm_token *)(c->mem + s.off[13]);
     c->att_probs = (o.flags & LLM_CTX_ATTENTION) ? c->mem + s.off[14] : NULL;
-    c->qtile = llm__model_is_quantized(model) && s.n_batch >= LLM__QMAT_SGEMM_ROWS
-                   ? c->mem + s.off[15] : NULL;
+    c->qtile = llm__model_is_quantized(model) && s.n_batch >= 2 ? c->mem + s.off[15] : NULL;
     c->cap_layer = c->cap_head = -1;
     *out = c;
     return LLM_OK;

@@ -13,21 +13,37 @@
  * K, each adding its partial sum. Every output element is computed by one
  * thread in a fixed order, so results do not depend on n_threads.
  *
- * Prefill and evaluation (M >= LLM__QMAT_SGEMM_ROWS rows, when the caller
- * lends a scratch tile): the same arithmetic as dense float products,
- * rows of x rounded through Q8_0 and tiles of w dequantized to F32 (split
- * over the pool), multiplied with llm__gemm. Measured with
- * tests/bench/bench_quant.c (128 x 768 by 3072 x 768, one thread): 7 ms
- * against 10 ms for the integer path, which spends more instructions per
- * block on scales than OpenBLAS's sgemm kernel on FMAs; w is still read
- * from memory as Q8_0 bytes. Results of this path do not depend on
- * n_threads either (llm__gemm's contract).
+ * Products of several rows, when the caller lends a scratch tile of
+ * LLM__QMAT_TILE_FLOATS floats, take one of two other ways:
+ *   - the int8 matrix kernel (llm_q8gemm.h: AVX-512 VNNI or AVX2) from
+ *     its min_rows rows: the same arithmetic as above, with the rows of x
+ *     quantized by the same quant kernel and packed into the tile in
+ *     panels of 16 (as many as fit; split over the pool by panels), then
+ *     the weight rows split over the pool, w read once per pass;
+ *   - else (no such kernel) from LLM__QMAT_SGEMM_ROWS rows: dense float
+ *     math, rows of x rounded through Q8_0 and tiles of w dequantized to
+ *     F32 (split over the pool), multiplied with llm__gemm.
+ * Measured with tests/bench/bench_quant.c (one thread, Zen 4, best of 5;
+ * x 128 x 768 by w 3072 x 768, then x 128 x 3072 by w 768 x 3072): VNNI
+ * matrix kernel 2.0 / 2.0 ms (300 GFLOP/s), dequantized tiles + sgemm
+ * 6.5 / 7.7 ms, decode kernels 9.8 / 9.8 ms (F32 sgemm: 6.7 / 7.0 ms);
+ * with LLM_CPU=avx2, AVX2 matrix kernel 5.4 / 5.0 ms, tiles + sgemm 6.5 /
+ * 7.8 ms (OpenBLAS's own AVX-512 sgemm). With few rows (768
+ * x 3072): the VNNI kernel 0.20, 0.20, 0.21, 0.31 ms for M = 2, 4, 8, 16
+ * (one panel, eight lanes wide up to 8 rows) against 0.29, 0.30, 0.61,
+ * 1.21 ms for the decode kernels (four rows at a time), hence its
+ * min_rows of 2 (q8gemm.c has the AVX2 figures: 7). The tiles + sgemm way
+ * is slower than either matrix kernel at every M measured. Every way
+ * computes each output element on one thread in an order fixed by K, so
+ * results do not depend on n_threads; the ways agree with each other up
+ * to float rounding.
  */
 #include <string.h>
 
 #include "format/gguf.h"
 #include "llm_pool.h"
 #include "llm_matvec.h"
+#include "llm_q8gemm.h"
 #include "model/ops.h"
 #include "model/qmat.h"
 
@@ -162,6 +178,90 @@ static void matmul_tiles(llm__pool *pool, float *tile, float *y, const float *x,
     }
 }
 
+/* ---- many rows with the int8 kernel of llm_q8gemm.h ---- */
+
+/* Rows of x one pass packs into the tile (whole panels), 0 when not even
+ * one panel of K fits. */
+static size_t gemm_rows(size_t K) {
+    const size_t panel = llm__q8gemm_packed_bytes(LLM__Q8GEMM_LANES, K / LLM__Q8_BLOCK);
+    return panel ? LLM__QMAT_TILE_FLOATS * sizeof(float) / panel * LLM__Q8GEMM_LANES : 0;
+}
+
+typedef struct gemm_job {
+    float *y;                  /* (M, N) output rows of this pass */
+    const float *x;            /* (M, K) activation rows of this pass */
+    const llm__q8_block *w;    /* (N, nb) weights */
+    llm__q8gemm_blk *xp;       /* (M, nb) packed activations (the tile) */
+    size_t M, K, nb, N, chunk;
+    llm__q8gemm_fn fn;
+    llm__q8_quant_fn quant;
+} gemm_job;
+
+/* Task t quantizes and packs panel t (rows 16t .. 16t+15). */
+static void pack_task(void *arg, int task, int n_tasks) {
+    const gemm_job *j = arg;
+    llm__q8_block buf[QBUF_BLOCKS]; /* (seg) quantized blocks of one row */
+    const size_t i0 = (size_t)task * LLM__Q8GEMM_LANES;
+    const size_t i1 = j->M - i0 < LLM__Q8GEMM_LANES ? j->M : i0 + LLM__Q8GEMM_LANES;
+    size_t i, k0;
+    (void)n_tasks;
+    for (i = i0; i < i1; i++)
+        for (k0 = 0; k0 < j->nb; k0 += QBUF_BLOCKS) {
+            const size_t n = j->nb - k0 < QBUF_BLOCKS ? j->nb - k0 : QBUF_BLOCKS;
+            j->quant(buf, j->x + i * j->K + k0 * LLM__Q8_BLOCK, n * LLM__Q8_BLOCK);
+            llm__q8gemm_pack(j->xp, j->nb, i, k0, buf, n);
+        }
+}
+
+static void gemm_task(void *arg, int task, int n_tasks) {
+    const gemm_job *j = arg;
+    const size_t lo = (size_t)task * j->chunk;
+    (void)n_tasks;
+    if (lo < j->N)
+        j->fn(j->y, j->N, j->w, j->nb, j->xp, j->M, j->nb, lo,
+              j->N - lo < j->chunk ? j->N : lo + j->chunk);
+}
+
+/* y(M,N) += x · wᵀ: as many rows of x as the tile holds are quantized
+ * (the CPU's quant kernel, as matmul_q8) and packed into it, split over
+ * the pool by panels; then the weight rows are split over the pool, each
+ * task running the kernel over every packed row, so w is read once per
+ * pass. */
+static void matmul_gemm(llm__pool *pool, float *tile, llm__q8gemm_fn fn, float *y,
+                        const float *x, const llm__q8_block *w, size_t M, size_t K, size_t N) {
+    const size_t R = gemm_rows(K);
+    const int threads = llm__pool_size(pool);
+    size_t i0, panels;
+    gemm_job j;
+    j.w = w;
+    j.xp = (llm__q8gemm_blk *)(void *)tile;
+    j.K = K;
+    j.nb = K / LLM__Q8_BLOCK;
+    j.N = N;
+    j.fn = fn;
+    j.quant = llm__matvec_get()->quant;
+    /* Four tasks per thread, multiples of the kernel's 8-row groups:
+     * claimed dynamically, as in matmul_q8. */
+    j.chunk = ((N + 4 * (size_t)threads - 1) / (4 * (size_t)threads) + 7) & ~(size_t)7;
+    for (i0 = 0; i0 < M; i0 += R) {
+        j.M = M - i0 < R ? M - i0 : R;
+        j.x = x + i0 * K;
+        j.y = y + i0 * N;
+        panels = (j.M + LLM__Q8GEMM_LANES - 1) / LLM__Q8GEMM_LANES;
+        llm__q8gemm_pad(j.xp, j.M, j.nb);
+        if (threads == 1) {
+            size_t t;
+            for (t = 0; t < panels; t++)
+                pack_task(&j, (int)t, (int)panels);
+            j.chunk = N;
+            gemm_task(&j, 0, 1);
+        } else {
+            llm__pool_run(pool, pack_task, &j, (int)panels);
+            llm__pool_run(pool, gemm_task, &j, (int)((N + j.chunk - 1) / j.chunk));
+        }
+    }
+}
+
 void llm__qmat_matmul(llm__pool *pool, float *tile, float *y, const float *x, const void *w,
                       uint32_t type, const float *b, size_t M, size_t K, size_t N,
                       int accumulate) {
@@ -185,10 +285,30 @@ void llm__qmat_matmul(llm__pool *pool, float *tile, float *y, const float *x, co
             for (jj = 0; jj < N; jj++)
                 y[i * N + jj] += b[jj];
     }
-    if (tile && M >= LLM__QMAT_SGEMM_ROWS && K <= LLM__QMAT_TILE_FLOATS / 2)
-        matmul_tiles(pool, tile, y, x, (const llm__q8_block *)w, M, K, N);
+    llm__qmat_matmul_q8(pool, tile, y, x, (const llm__q8_block *)w, M, K, N, LLM__QMAT_AUTO);
+}
+
+int llm__qmat_matmul_q8(llm__pool *pool, float *tile, float *y, const float *x,
+                        const llm__q8_block *w, size_t M, size_t K, size_t N, int way) {
+    const llm__q8gemm_kernel *gk = llm__q8gemm_get();
+    const int gemm_ok = tile && gk && gemm_rows(K) > 0;
+    const int tiles_ok = tile && K <= LLM__QMAT_TILE_FLOATS / 2;
+    if (way == LLM__QMAT_AUTO)
+        way = gemm_ok && M >= gk->min_rows ? LLM__QMAT_GEMM
+              : tiles_ok && M >= LLM__QMAT_SGEMM_ROWS ? LLM__QMAT_TILES
+                                                      : LLM__QMAT_INT8;
+    if ((way == LLM__QMAT_GEMM && !gemm_ok) || (way == LLM__QMAT_TILES && !tiles_ok) ||
+        way < LLM__QMAT_INT8 || way > LLM__QMAT_GEMM)
+        return -1;
+    if (M == 0 || N == 0 || K < LLM__Q8_BLOCK) /* K = 0: nothing to add */
+        return way;
+    if (way == LLM__QMAT_GEMM)
+        matmul_gemm(pool, tile, gk->fn, y, x, w, M, K, N);
+    else if (way == LLM__QMAT_TILES)
+        matmul_tiles(pool, tile, y, x, w, M, K, N);
     else
-        matmul_q8(pool, y, x, (const llm__q8_block *)w, M, K, N);
+        matmul_q8(pool, y, x, w, M, K, N);
+    return way;
 }
 
 void llm__qmat_embed(float *out, const llm_token *tok, const void *wte, uint32_t type,

@@ -9,12 +9,14 @@
  *   matvec   y = W·x for W of 50257 x 768 (GPT-2's output projection) as
  *            F32 and Q8_0, through the kernels libllm dispatches to
  *            (llm__qmat_matmul on a pool), GB/s of weights read;
- *   matmul   a 128 x 768 by 768 x 3072 product (GPT-2's MLP up projection
- *            on a 128-token prompt): F32 sgemm, and the three ways of
- *            lib/model/qmat.c for Q8_0: the decode kernels (q8_int8),
- *            tiles dequantized to F32 then sgemm (q8_tiles_sgemm) and the
- *            int8 matrix kernel of lib/core/llm_q8gemm.h (q8_gemm, when
- *            the CPU has one; qmat.c's choice from 16 rows on);
+ *   matmul   128 x 768 by 768 x 3072 and 128 x 3072 by 3072 x 768 products
+ *            (GPT-2's MLP projections on a 128-token prompt): F32 sgemm,
+ *            and the three ways of lib/model/qmat.c for Q8_0: the decode
+ *            kernels (q8_int8), tiles dequantized to F32 then sgemm
+ *            (q8_tiles_sgemm) and the int8 matrix kernel of
+ *            lib/core/llm_q8gemm.h (q8_gemm, when the CPU has one); then
+ *            q8_int8 and q8_gemm for M = 2, 4, 8, 16 rows, where qmat.c
+ *            switches from the first to the second (the kernel's min_rows);
  *   prefill  tokens/s of one 128-token prompt (F32: OpenBLAS sgemm; Q8_0:
  *            the integer path of lib/model/qmat.c);
  *   decode   tokens/s of llm_ctx_decode, one token at a time after a
@@ -28,7 +30,12 @@
  *   bench=matvec_<f32|q8> kernels= N= K= threads= ms= gb_s= roofline_pct=
  *   bench=matmul way=<f32_sgemm|q8_int8|q8_tiles_sgemm|q8_gemm> M= K= N= threads= ms= gflops=
  *   bench=prefill_<f32|q8> kernels= threads= tokens= tok_s=
- *   bench=decode_<f32|q8> kernels= threads= tok_s= mb_per_tok= gb_s= roofline_pct= speedup=
+ *   bench=decode_<f32|q8> kernels= load=mmap|read threads= tok_s= mb_per_tok= gb_s=
+ *            roofline_pct= roofline_pct_adjacent= speedup=
+ *   (roofline_pct: best tok/s against the run's read ceiling;
+ *   roofline_pct_adjacent: the median over repetitions of each one's
+ *   GB/s against a read test taken just before it. BENCH_NO_MMAP=1 loads
+ *   the models with LLM_MODEL_NO_MMAP.)
  * Best of several repetitions (the machine is shared; load1 is the 1-minute
  * load average when the figure was taken).
  * usage: bench_quant WORKDIR [THREADS...]   (default threads: 1 2)
@@ -126,47 +133,57 @@ static void bench_matvec(int threads, double bw) {
 /* ---- products of several rows (prefill): the two ways for Q8_0 ---- */
 
 static void bench_matmul(int threads) {
-    const size_t M = 128, K = 768, N = 3072;
-    float *wf = malloc(N * K * sizeof *wf), *x = malloc(M * K * sizeof *x);
-    float *y = malloc(M * N * sizeof *y), *tile = malloc(LLM__QMAT_TILE_FLOATS * sizeof *tile);
-    llm__q8_block *wq = malloc(N * (K / 32) * sizeof *wq);
+    /* {M, K, N, all ways}: the MLP up and down projections of a 128-token
+     * prompt, then few rows (where the decode kernels and the int8 matrix
+     * kernel meet: llm_q8gemm.h's min_rows) */
+    static const size_t shapes[][4] = {{128, 768, 3072, 1}, {128, 3072, 768, 1},
+                                       {2, 768, 3072, 0},   {4, 768, 3072, 0},
+                                       {8, 768, 3072, 0},   {16, 768, 3072, 0}};
+    const size_t MK = 128 * 3072, NK = 3072 * 768;
+    float *wf = malloc(NK * sizeof *wf), *x = malloc(MK * sizeof *x);
+    float *y = malloc(128 * 3072 * sizeof *y), *tile = malloc(LLM__QMAT_TILE_FLOATS * sizeof *tile);
+    llm__q8_block *wq = malloc(NK / 32 * sizeof *wq);
+    const llm__q8gemm_kernel *gk = llm__q8gemm_get();
     llm__pool *pool = NULL;
     llm__mem mem;
-    size_t i;
+    size_t i, sh;
     int way;
     llm__mem_init(&mem, NULL, NULL);
     if (!wf || !x || !y || !tile || !wq || llm__pool_create(&pool, threads, &mem) != LLM_OK)
         exit(1);
-    for (i = 0; i < N * K; i++)
+    for (i = 0; i < NK; i++)
         wf[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
-    for (i = 0; i < M * K; i++)
+    for (i = 0; i < MK; i++)
         x[i] = (float)(i % 17) / 8.0f - 1.0f;
-    for (i = 0; i < N; i++)
-        llm__q8_quantize_ref(wq + i * (K / 32), wf + i * K, K);
-    for (way = 0; way < 4; way++) {
-        static const char *names[] = {"f32_sgemm", "q8_int8", "q8_tiles_sgemm", "q8_gemm"};
-        static const int q8way[] = {0, LLM__QMAT_INT8, LLM__QMAT_TILES, LLM__QMAT_GEMM};
-        const llm__q8gemm_kernel *gk = llm__q8gemm_get();
-        double best = 1e30;
-        int rep;
-        if (way == 3 && !gk)
-            continue; /* no int8 matrix kernel on this CPU / level */
-        for (rep = 0; rep < 5; rep++) {
-            double t0 = now();
-            if (way == 0) {
-                llm__qmat_matmul(pool, NULL, y, x, wf, LLM__GGML_F32, NULL, M, K, N, 0);
-            } else { /* as llm__qmat_matmul without bias: zero y, add the product */
-                memset(y, 0, M * N * sizeof *y);
-                llm__qmat_matmul_q8(pool, tile, y, x, wq, M, K, N, q8way[way]);
+    for (sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        const size_t M = shapes[sh][0], K = shapes[sh][1], N = shapes[sh][2];
+        for (i = 0; i < N; i++) /* w (N, K) from the same values */
+            llm__q8_quantize_ref(wq + i * (K / 32), wf + i * K, K);
+        for (way = 0; way < 4; way++) {
+            static const char *names[] = {"f32_sgemm", "q8_int8", "q8_tiles_sgemm", "q8_gemm"};
+            static const int q8way[] = {0, LLM__QMAT_INT8, LLM__QMAT_TILES, LLM__QMAT_GEMM};
+            const int reps = M < 16 ? 50 : 5;
+            double best = 1e30;
+            int rep;
+            if ((way == 3 && !gk) || (!shapes[sh][3] && (way == 0 || way == 2)))
+                continue; /* no int8 matrix kernel on this CPU / level; few rows: two ways */
+            for (rep = 0; rep < reps; rep++) {
+                double t0 = now();
+                if (way == 0) {
+                    llm__qmat_matmul(pool, NULL, y, x, wf, LLM__GGML_F32, NULL, M, K, N, 0);
+                } else { /* as llm__qmat_matmul without bias: zero y, add the product */
+                    memset(y, 0, M * N * sizeof *y);
+                    llm__qmat_matmul_q8(pool, tile, y, x, wq, M, K, N, q8way[way]);
+                }
+                t0 = now() - t0;
+                if (t0 < best)
+                    best = t0;
             }
-            t0 = now() - t0;
-            if (t0 < best)
-                best = t0;
+            printf("bench=matmul way=%s kernels=%s M=%zu K=%zu N=%zu threads=%d ms=%.3f "
+                   "gflops=%.1f load1=%.2f\n",
+                   names[way], way == 3 ? gk->name : llm__matvec_get()->name, M, K, N, threads,
+                   best * 1e3, 2.0 * M * N * K / best / 1e9, load1());
         }
-        printf("bench=matmul way=%s kernels=%s M=%zu K=%zu N=%zu threads=%d ms=%.2f gflops=%.1f "
-               "load1=%.2f\n",
-               names[way], way == 3 ? gk->name : llm__matvec_get()->name, M, K, N, threads,
-               best * 1e3, 2.0 * M * N * K / best / 1e9, load1());
     }
     llm__pool_free(pool);
     free(wf);
@@ -200,6 +217,8 @@ static double bytes_per_token(const llm_model *m) {
     return total;
 }
 
+#define REPS 7 /* decode repetitions */
+
 static double bench_decode(const char *path, const char *tag, int threads, double bw,
                            double f32_tok_s) {
     llm_model *m = NULL;
@@ -207,11 +226,20 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
     llm_ctx_opts o;
     llm_token prompt[16], t;
     const float *lg;
-    double best = 0, bpt;
-    int st, rep, i;
+    double best = 0, bpt, pct[REPS], mid;
+    int st, rep, i, j;
     const int ND = 48;
-    if ((st = llm_model_load(&m, path, NULL)) != LLM_OK)
+    size_t n_rd = 0;
+    float *rd = readbw_alloc(512, 0, &n_rd); /* (n_rd) the adjacent read test */
+    llm_model_opts mo;
+    LLM_MODEL_OPTS_INIT(&mo);
+    if (getenv("BENCH_NO_MMAP"))
+        mo.flags |= LLM_MODEL_NO_MMAP;
+    if (!rd)
+        die(LLM_ERR_NOMEM, NULL, "read buffer");
+    if ((st = llm_model_load(&m, path, &mo)) != LLM_OK)
         die(st, NULL, path);
+    bpt = bytes_per_token(m);
     LLM_CTX_OPTS_INIT(&o);
     o.n_ctx = 256;
     o.n_batch = 128;
@@ -220,8 +248,12 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
         die(st, NULL, "ctx");
     for (i = 0; i < 16; i++)
         prompt[i] = (llm_token)(i * 997 % 50257);
-    for (rep = 0; rep < 3; rep++) {
-        double t0;
+    /* The memory bandwidth of a shared machine drifts from minute to
+     * minute (30-50 GB/s here), so each repetition is set against a read
+     * test taken just before it (the same threads, 512 MiB, 4 KiB pages,
+     * chunks), and the share reported is the median of those ratios. */
+    for (rep = 0; rep < REPS; rep++) {
+        double t0, adj = readbw_measure(rd, n_rd, threads, 1, 3);
         llm_ctx_reset(c);
         if ((st = llm_ctx_decode(&lg, c, prompt, 16)) != LLM_OK)
             die(st, c, "prefill");
@@ -234,7 +266,16 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
         t0 = ND / (now() - t0);
         if (t0 > best)
             best = t0;
+        pct[rep] = 100.0 * t0 * bpt / 1e9 / adj;
     }
+    for (i = 1; i < REPS; i++) /* insertion sort for the median */
+        for (j = i; j > 0 && pct[j - 1] > pct[j]; j--) {
+            double x = pct[j];
+            pct[j] = pct[j - 1];
+            pct[j - 1] = x;
+        }
+    mid = pct[REPS / 2];
+    free(rd);
     {
         /* Prefill: one 128-token prompt (products of 128 rows: sgemm for
          * F32, the integer Q8_0 path for Q8_0). */
@@ -256,11 +297,11 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
                "load1=%.2f\n",
                tag, llm__matvec_get()->name, threads, pbest, load1());
     }
-    bpt = bytes_per_token(m);
-    printf("bench=decode_%s model=gpt2-124M kernels=%s threads=%d tok_s=%.1f mb_per_tok=%.1f "
-           "gb_s=%.2f roofline_tok_s=%.1f roofline_pct=%.1f",
-           tag, llm__matvec_get()->name, threads, best, bpt / 1e6, best * bpt / 1e9,
-           bw * 1e9 / bpt, 100.0 * best * bpt / 1e9 / bw);
+    printf("bench=decode_%s model=gpt2-124M kernels=%s load=%s threads=%d tok_s=%.1f "
+           "mb_per_tok=%.1f gb_s=%.2f roofline_tok_s=%.1f roofline_pct=%.1f "
+           "roofline_pct_adjacent=%.1f",
+           tag, llm__matvec_get()->name, getenv("BENCH_NO_MMAP") ? "read" : "mmap", threads, best,
+           bpt / 1e6, best * bpt / 1e9, bw * 1e9 / bpt, 100.0 * best * bpt / 1e9 / bw, mid);
     if (f32_tok_s > 0)
         printf(" speedup_vs_f32=%.2f", best / f32_tok_s);
     printf(" load1=%.2f\n", load1());
