@@ -381,6 +381,16 @@ static void ew_run(llm_ctx *c, int op, float *y, const float *x, const float *g,
     }
 }
 
+/* xn(M, C) = norm(x) with gain g (and bias b): LayerNorm for GPT-2,
+ * RMSNorm (b unused) for Llama. */
+static void norm_rows(llm_ctx *c, const float *g, const float *b, size_t M) {
+    const llm_model_config *cfg = &c->model->cfg;
+    if (cfg->arch == LLM_ARCH_GPT2)
+        ew_run(c, EW_LAYERNORM, c->xn, c->x, g, b, M, cfg->n_embd, cfg->norm_eps);
+    else
+        ew_run(c, EW_RMSNORM, c->xn, c->x, g, NULL, M, cfg->n_embd, cfg->norm_eps);
+}
+
 /* Runs embedding and all blocks over n_seq sequences of T tokens (rows
  * b*T + t), the first at absolute position pos0. With `cache`, n_seq is 1
  * and keys/values go to rows pos0.. of the KV cache; otherwise each
@@ -408,10 +418,7 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
         if ((rc = check_cancel(c)) != LLM_OK)
             return rc;
         /* Attention sub-block: x += Wo · attn(norm(x)) + bo */
-        if (gpt2)
-            ew_run(c, EW_LAYERNORM, c->xn, c->x, L->attn_norm, L->attn_norm_b, M, C, cfg->norm_eps);
-        else
-            ew_run(c, EW_RMSNORM, c->xn, c->x, L->attn_norm, NULL, M, C, cfg->norm_eps);
+        norm_rows(c, L->attn_norm, L->attn_norm_b, M);
         if (M == 1) { /* decode: one job for the three (qmv.c) */
             const llm__qmv_part P[3] = {{c->q, L->wq, L->wq_type, L->bq, C, 0},
                                         {c->k, L->wk, L->wk_type, L->bk, Ekv, 0},
@@ -437,7 +444,8 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
              * (rows of D floats back to back) instead of D floats every
              * Ekv, which the hardware prefetchers follow far better
              * (attention was 8% of a GPT-2 124M decode step). */
-            float *kc = c->kcache + l * NKV * c->n_ctx * D, *vc = c->vcache + l * NKV * c->n_ctx * D;
+            float *kc = c->kcache + l * NKV * c->n_ctx * D; /* (NKV, n_ctx, D) */
+            float *vc = c->vcache + l * NKV * c->n_ctx * D;
             size_t t, g;
             for (g = 0; g < NKV; g++)
                 for (t = 0; t < T; t++) {
@@ -491,25 +499,19 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
         llm__qmat_matmul(c->pool, c->qtile, c->x, c->att, L->wo, L->wo_type, L->bo, M, C, C, 1);
 
         /* MLP sub-block: x += down(act(norm(x))) */
+        norm_rows(c, L->ffn_norm, L->ffn_norm_b, M);
         if (M == 1) { /* decode: products and activation in one job */
             const llm__qmv_part P[2] = {
                 {c->h, gpt2 ? L->w_up : L->w_gate, gpt2 ? L->w_up_type : L->w_gate_type,
                  gpt2 ? L->b_up : NULL, F, 0},
                 {c->h2, L->w_up, L->w_up_type, NULL, F, 0}};
-            if (gpt2)
-                ew_run(c, EW_LAYERNORM, c->xn, c->x, L->ffn_norm, L->ffn_norm_b, M, C,
-                       cfg->norm_eps);
-            else
-                ew_run(c, EW_RMSNORM, c->xn, c->x, L->ffn_norm, NULL, M, C, cfg->norm_eps);
             llm__qmv_run(c->pool, P, gpt2 ? 1 : 2, c->xn, C,
                          gpt2 ? LLM__QMV_GELU : LLM__QMV_SWIGLU);
         } else if (gpt2) {
-            ew_run(c, EW_LAYERNORM, c->xn, c->x, L->ffn_norm, L->ffn_norm_b, M, C, cfg->norm_eps);
             llm__qmat_matmul(c->pool, c->qtile, c->h, c->xn, L->w_up, L->w_up_type, L->b_up, M,
                              C, F, 0);
             ew_run(c, EW_GELU, c->h, NULL, NULL, NULL, M, F, 0.0f);
         } else {
-            ew_run(c, EW_RMSNORM, c->xn, c->x, L->ffn_norm, NULL, M, C, cfg->norm_eps);
             llm__qmat_matmul(c->pool, c->qtile, c->h, c->xn, L->w_gate, L->w_gate_type, NULL, M,
                              C, F, 0);
             llm__qmat_matmul(c->pool, c->qtile, c->h2, c->xn, L->w_up, L->w_up_type, NULL, M, C,
@@ -519,10 +521,7 @@ static int run_blocks(llm_ctx *c, const llm_token *tok, size_t n_seq, size_t T, 
         llm__qmat_matmul(c->pool, c->qtile, c->x, c->h, L->w_down, L->w_down_type, L->b_down, M,
                          F, C, 1);
     }
-    if (gpt2)
-        ew_run(c, EW_LAYERNORM, c->xn, c->x, m->out_norm, m->out_norm_b, M, C, cfg->norm_eps);
-    else
-        ew_run(c, EW_RMSNORM, c->xn, c->x, m->out_norm, NULL, M, C, cfg->norm_eps);
+    norm_rows(c, m->out_norm, m->out_norm_b, M);
     return LLM_OK;
 }
 
