@@ -26,7 +26,10 @@
  * C11, where GCC contracts no a*b+c into an FMA (-ffp-contract=off), and
  * vector division and square root are exactly rounded like the scalar
  * ones. LLM_CPU does not reach these (it only caps the hand-written
- * kernels). Other compilers and targets get the baseline build. */
+ * kernels). Other compilers and targets get the baseline build.
+ * Only on static functions: GCC 12 exports the ifunc of a non-static
+ * clone whatever its visibility, so an internal llm__ function is a
+ * plain call into a static cloned body. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(LLM_NO_CLONES)
 #define LLM__CLONES __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -236,9 +236,9 @@ void llm__ops_gelu_to(float *out, const float *x, size_t n) {
 }
 
 void llm__ops_gelu(float *x, size_t n) { llm__ops_gelu_to(x, x, n); }
-                   
-                   /* The textbook tanh form, kept as the reference for the tests. */
-                   void llm__ops_gelu_naive(float *x, size_t n) {
+
+/* The textbook tanh form, kept as the reference for the tests. */
+void llm__ops_gelu_naive(float *x, size_t n) {
     const float s = 0.7978845608028654f;
     size_t i;
     for (i = 0; i < n; i++) {

@@ -44,7 +44,6 @@ typedef struct norm_job {
     const float *g;
     double *parts;
     size_t n, n_parts;
-    float coef; /* scale job: multiply by coef */
 } norm_job;
 
 static LLM__CLONES void norm_task(void *arg, int task, int n_tasks) {
@@ -79,7 +78,6 @@ double llm__adamw_grad_norm(const llm_trainer *tr) {
     j.parts = tr->norm_parts;
     j.n = tr->n_floats;
     j.n_parts = llm__adamw_norm_parts(tr->n_floats);
-    j.coef = 1.0f;
     llm__pool_run(tr->pool, norm_task, &j, llm__pool_size(tr->pool));
     for (c = 0; c < j.n_parts; c++)
         total += tr->norm_parts[c];
