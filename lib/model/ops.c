@@ -24,9 +24,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "format/gguf.h"
 #include "llm_cpu.h"
 #include "llm_matvec.h"
 #include "model/ops.h"
+#include "model/qmv.h"
 #include "model/vexp.h"
 
 /* ------------------------------------------------------------------------
@@ -54,33 +56,19 @@ void llm__ops_embed(float *out, const llm_token *tok, const float *wte, const fl
  * Matrix product
  * ------------------------------------------------------------------------ */
 
-/* One row of x times wᵀ (the decode path) is memory-bound: our own
- * matrix-vector kernel (lib/core/matvec*.c, the variant for this CPU:
- * AVX-512, AVX2 or the plain-C reference), rows of w split across the
- * pool. It gives the same bits for any thread count (each row is one
- * kernel call on one thread). */
-typedef struct gemv_job {
-    const float *x, *w;
-    float *y;
-    size_t K, N, chunk;
-    llm__mv_f32_fn kern;
-} gemv_job;
-
-static void gemv_task(void *arg, int task, int n_tasks) {
-    const gemv_job *g = arg;
-    size_t lo = (size_t)task * g->chunk, hi;
-    (void)n_tasks;
-    if (lo >= g->N)
-        return;
-    hi = g->N - lo < g->chunk ? g->N : lo + g->chunk;
-    g->kern(g->y, g->w, g->x, g->K, lo, hi);
-}
-
 void llm__ops_matmul_ld(llm__pool *pool, float *y, size_t ldy, const float *x, const float *w,
                         const float *b, size_t M, size_t K, size_t N, int accumulate) {
     size_t i, j;
     if (M == 0 || N == 0)
         return;
+    if (M == 1) {
+        /* One row (decoding) is memory-bound, so our own matrix-vector
+         * kernels split over the pool, bias and all (lib/model/qmv.c),
+         * not sgemm. */
+        const llm__qmv_part p = {y, w, LLM__GGML_F32, b, N, accumulate};
+        llm__qmv_run(pool, &p, 1, x, K, LLM__QMV_NONE);
+        return;
+    }
     /* Bias first, then the product is added on top (beta = 1). */
     if (!accumulate) {
         if (b) {
@@ -94,27 +82,6 @@ void llm__ops_matmul_ld(llm__pool *pool, float *y, size_t ldy, const float *x, c
         for (i = 0; i < M; i++)
             for (j = 0; j < N; j++)
                 y[i * ldy + j] += b[j];
-    }
-    if (M == 1) {
-        gemv_job g;
-        int threads = llm__pool_size(pool), tasks;
-        g.x = x;
-        g.w = w;
-        g.y = y;
-        g.K = K;
-        g.N = N;
-        g.kern = llm__matvec_get()->f32;
-        /* Four tasks per thread, claimed dynamically: the caller keeps
-         * working while a sleeping worker wakes up. */
-        g.chunk = (N + 4 * (size_t)threads - 1) / (4 * (size_t)threads);
-        tasks = (int)((N + g.chunk - 1) / g.chunk);
-        if (tasks <= 1 || N * K < 4096) {
-            g.chunk = N;
-            gemv_task(&g, 0, 1);
-        } else {
-            llm__pool_run(pool, gemv_task, &g, tasks);
-        }
-        return;
     }
     /* One sgemm: llm__gemm serialises calls into the serial OpenBLAS,
      * which must not be entered by two threads at once (core gemm.c). */

@@ -46,6 +46,7 @@
 #include "llm_q8gemm.h"
 #include "model/ops.h"
 #include "model/qmat.h"
+#include "model/qmv.h"
 
 /* Activation blocks quantized per pass: 480 * 34 bytes = 16 KiB. */
 #define QBUF_BLOCKS 480
@@ -272,6 +273,11 @@ void llm__qmat_matmul(llm__pool *pool, float *tile, float *y, const float *x, co
     }
     if (M == 0 || N == 0)
         return;
+    if (M == 1) { /* decoding: the matrix-vector job of lib/model/qmv.c */
+        const llm__qmv_part p = {y, w, type, b, N, accumulate};
+        llm__qmv_run(pool, &p, 1, x, K, LLM__QMV_NONE);
+        return;
+    }
     /* Bias first, then the product is added on top, as llm__ops_matmul. */
     if (!accumulate) {
         for (i = 0; i < M; i++) {

@@ -50,8 +50,9 @@ typedef struct qmv_job {
     size_t chunk, n_rows;       /* rows per task; rows of the laid-out space */
 } qmv_job;
 
-/* y[lo, hi) of one part: bias or residual first, then the dot products. */
-static void part_rows(const qmv_job *j, const llm__qmv_part *p, size_t lo, size_t hi) {
+/* y[lo, hi) of one part before the products: the bias, added to the
+ * residual when accumulating. */
+static void rows_init(const llm__qmv_part *p, size_t lo, size_t hi) {
     size_t r;
     if (!p->accumulate) {
         if (p->b)
@@ -62,6 +63,11 @@ static void part_rows(const qmv_job *j, const llm__qmv_part *p, size_t lo, size_
         for (r = lo; r < hi; r++)
             p->y[r] += p->b[r];
     }
+}
+
+/* y[lo, hi) of one part: bias or residual first, then the dot products. */
+static void part_rows(const qmv_job *j, const llm__qmv_part *p, size_t lo, size_t hi) {
+    rows_init(p, lo, hi);
     if (p->type == LLM__GGML_Q8_0) {
         const size_t nb = j->K / LLM__Q8_BLOCK;
         j->kern->q8(p->y, 0, (const llm__q8_block *)p->w, nb, j->xq, 1, nb, lo, hi);
@@ -108,11 +114,18 @@ void llm__qmv_run(llm__pool *pool, const llm__qmv_part *parts, size_t n_parts, c
     for (i = 0; i < n_parts; i++)
         q8 |= parts[i].type == LLM__GGML_Q8_0;
     if (q8 && K > LLM__QMV_MAX_K) {
-        /* rows too long for the stack buffer: one product at a time
-         * (llm__qmat_matmul works in segments of K), then the activation */
-        for (i = 0; i < n_parts; i++)
-            llm__qmat_matmul(pool, NULL, parts[i].y, x, parts[i].w, parts[i].type, parts[i].b,
-                             1, K, parts[i].N, parts[i].accumulate);
+        /* rows too long for the stack buffer: one product at a time (the
+         * Q8_0 decode path of qmat.c works in segments of K), then the
+         * activation */
+        for (i = 0; i < n_parts; i++) {
+            if (parts[i].type == LLM__GGML_Q8_0) {
+                rows_init(&parts[i], 0, parts[i].N);
+                llm__qmat_matmul_q8(pool, NULL, parts[i].y, x, (const llm__q8_block *)parts[i].w,
+                                    1, K, parts[i].N, LLM__QMAT_INT8);
+            } else {
+                llm__qmv_run(pool, &parts[i], 1, x, K, LLM__QMV_NONE); /* F32: one pass */
+            }
+        }
         if (act == LLM__QMV_SWIGLU)
             llm__ops_swiglu(parts[0].y, parts[1].y, parts[0].N);
         else if (act == LLM__QMV_GELU)

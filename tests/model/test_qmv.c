@@ -3,8 +3,9 @@
  * unfused path they replace, and against an independent oracle:
  *   - for F32 and Q8_0 weights (and a mix), Q|K|V-like parts of different
  *     N with biases, a residual part (accumulate), GPT-2's up + GELU and
- *     Llama's gate/up + SwiGLU: bit for bit llm__qmat_matmul(M = 1) per
- *     part followed by llm__ops_gelu / llm__ops_swiglu;
+ *     Llama's gate/up + SwiGLU: bit for bit the bias, then one kernel call
+ *     over all rows per part (the F32 matrix-vector kernel; Q8_0 through
+ *     qmat.c's integer decode path), then llm__ops_gelu / llm__ops_swiglu;
  *   - identical bits on pools of 1, 2 and 3 threads;
  *   - F32 outputs within a float bound of a double-precision product plus
  *     bias (and the activation evaluated in double), so that the
@@ -77,13 +78,26 @@ static void mat_free(mat *m) {
     free(m->b);
 }
 
-/* The unfused path: one llm__qmat_matmul per part, then the activation. */
-static void unfused(llm__pool *pool, float **y, mat *m, size_t n, const float *x, int act,
-                    const int *acc) {
-    size_t i;
-    for (i = 0; i < n; i++)
-        llm__qmat_matmul(pool, NULL, y[i], x, m[i].w, m[i].type, m[i].b, 1, m[i].K, m[i].N,
-                         acc[i]);
+/* The unfused path: per part the bias (or the residual plus the bias),
+ * then one call of this CPU's kernel over all rows (F32) or the Q8_0
+ * decode path of qmat.c, then the activation. */
+static void unfused(float **y, mat *m, size_t n, const float *x, int act, const int *acc) {
+    size_t i, r;
+    for (i = 0; i < n; i++) {
+        if (!acc[i] && m[i].b)
+            memcpy(y[i], m[i].b, m[i].N * sizeof(float));
+        else if (!acc[i])
+            memset(y[i], 0, m[i].N * sizeof(float));
+        else if (m[i].b)
+            for (r = 0; r < m[i].N; r++)
+                y[i][r] += m[i].b[r];
+        if (m[i].type == LLM__GGML_Q8_0)
+            assert_int_equal(llm__qmat_matmul_q8(NULL, NULL, y[i], x, m[i].w, 1, m[i].K, m[i].N,
+                                                 LLM__QMAT_INT8),
+                             LLM__QMAT_INT8);
+        else
+            llm__matvec_get()->f32(y[i], m[i].w, x, m[i].K, 0, m[i].N);
+    }
     if (act == LLM__QMV_GELU)
         for (i = 0; i < n; i++)
             llm__ops_gelu(y[i], m[i].N);
@@ -128,7 +142,7 @@ static void check_case(uint32_t type0, uint32_t type1, size_t K, int act, int bi
     memcpy(want[0], init[0], Ns[0] * sizeof(float));
     for (i = 1; i < n; i++)
         memcpy(want[i], init[i], Ns[i] * sizeof(float));
-    unfused(NULL, want, m, n, x, act, acc);
+    unfused(want, m, n, x, act, acc);
     for (threads = 1; threads <= 3; threads++) {
         llm__pool *pool = NULL;
         assert_int_equal(llm__pool_create(&pool, threads, &mem), LLM_OK);
