@@ -58,25 +58,6 @@
 #include "model/qmat.h"
 #include "readbw.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The 1-minute load average: the machine is shared, figures taken under
- * load are lower bounds. */
-static double load1(void) {
-    double l = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1.0;
-        fclose(f);
-    }
-    return l;
-}
-
 static void die(int st, const void *h, const char *what) {
     fprintf(stderr, "bench_quant: %s: %s: %s\n", what, llm_status_str(st), llm_errmsg(h));
     exit(1);
@@ -112,16 +93,16 @@ static void bench_matvec(int threads, double bw) {
         double best = 1e30;
         int rep;
         for (rep = 0; rep < 15; rep++) {
-            double t0 = now();
+            double t0 = readbw_now();
             llm__qmat_matmul(pool, NULL, y, x, w, type, NULL, 1, K, N, 0);
-            t0 = now() - t0;
+            t0 = readbw_now() - t0;
             if (t0 < best)
                 best = t0;
         }
         printf("bench=matvec_%s kernels=%s N=%zu K=%zu threads=%d ms=%.3f gb_s=%.2f "
                "roofline_pct=%.1f load1=%.2f\n",
                pass ? "q8" : "f32", llm__matvec_get()->name, N, K, threads, best * 1e3,
-               bytes / best / 1e9, 100.0 * bytes / best / 1e9 / bw, load1());
+               bytes / best / 1e9, 100.0 * bytes / best / 1e9 / bw, readbw_load1());
     }
     llm__pool_free(pool);
     free(wf);
@@ -168,21 +149,21 @@ static void bench_matmul(int threads) {
             if ((way == 3 && !gk) || (!shapes[sh][3] && (way == 0 || way == 2)))
                 continue; /* no int8 matrix kernel on this CPU / level; few rows: two ways */
             for (rep = 0; rep < reps; rep++) {
-                double t0 = now();
+                double t0 = readbw_now();
                 if (way == 0) {
                     llm__qmat_matmul(pool, NULL, y, x, wf, LLM__GGML_F32, NULL, M, K, N, 0);
                 } else { /* as llm__qmat_matmul without bias: zero y, add the product */
                     memset(y, 0, M * N * sizeof *y);
                     llm__qmat_matmul_q8(pool, tile, y, x, wq, M, K, N, q8way[way]);
                 }
-                t0 = now() - t0;
+                t0 = readbw_now() - t0;
                 if (t0 < best)
                     best = t0;
             }
             printf("bench=matmul way=%s kernels=%s M=%zu K=%zu N=%zu threads=%d ms=%.3f "
                    "gflops=%.1f load1=%.2f\n",
                    names[way], way == 3 ? gk->name : llm__matvec_get()->name, M, K, N, threads,
-                   best * 1e3, 2.0 * M * N * K / best / 1e9, load1());
+                   best * 1e3, 2.0 * M * N * K / best / 1e9, readbw_load1());
         }
     }
     llm__pool_free(pool);
@@ -257,13 +238,13 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
         llm_ctx_reset(c);
         if ((st = llm_ctx_decode(&lg, c, prompt, 16)) != LLM_OK)
             die(st, c, "prefill");
-        t0 = now();
+        t0 = readbw_now();
         for (i = 0; i < ND; i++) {
             t = (llm_token)((i * 7919 + 3) % 50257);
             if ((st = llm_ctx_decode(&lg, c, &t, 1)) != LLM_OK)
                 die(st, c, "decode");
         }
-        t0 = ND / (now() - t0);
+        t0 = ND / (readbw_now() - t0);
         if (t0 > best)
             best = t0;
         pct[rep] = 100.0 * t0 * bpt / 1e9 / adj;
@@ -286,16 +267,16 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
         for (rep = 0; rep < 3; rep++) {
             double t0;
             llm_ctx_reset(c);
-            t0 = now();
+            t0 = readbw_now();
             if ((st = llm_ctx_decode(&lg, c, pp, 128)) != LLM_OK)
                 die(st, c, "prefill");
-            t0 = 128 / (now() - t0);
+            t0 = 128 / (readbw_now() - t0);
             if (t0 > pbest)
                 pbest = t0;
         }
         printf("bench=prefill_%s model=gpt2-124M kernels=%s threads=%d tokens=128 tok_s=%.1f "
                "load1=%.2f\n",
-               tag, llm__matvec_get()->name, threads, pbest, load1());
+               tag, llm__matvec_get()->name, threads, pbest, readbw_load1());
     }
     printf("bench=decode_%s model=gpt2-124M kernels=%s load=%s threads=%d tok_s=%.1f "
            "mb_per_tok=%.1f gb_s=%.2f roofline_tok_s=%.1f roofline_pct=%.1f "
@@ -304,7 +285,7 @@ static double bench_decode(const char *path, const char *tag, int threads, doubl
            bpt / 1e6, best * bpt / 1e9, bw * 1e9 / bpt, 100.0 * best * bpt / 1e9 / bw, mid);
     if (f32_tok_s > 0)
         printf(" speedup_vs_f32=%.2f", best / f32_tok_s);
-    printf(" load1=%.2f\n", load1());
+    printf(" load1=%.2f\n", readbw_load1());
     llm_ctx_free(c);
     llm_model_free(m);
     return best;
@@ -337,7 +318,7 @@ int main(int argc, char **argv) {
     }
 
     for (i = 0; i < nt; i++)
-        bw[i] = readbw_ceiling("bench=read", 1024, threads[i], 5, load1);
+        bw[i] = readbw_ceiling("bench=read", 1024, threads[i], 5, readbw_load1);
     for (i = 0; i < nt; i++)
         bench_matvec(threads[i], bw[i]);
     if (getenv("BENCH_QUANT_ONLY_MATVEC"))

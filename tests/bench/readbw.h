@@ -18,7 +18,8 @@
  * The callers print one line per variant; the ceiling is the best of them
  * (report.py takes the maximum of all read lines at a thread count).
  * Header-only because the two programs are built differently (roofline.c
- * by roofline.sh with -march=native, bench_quant.c by CMake).
+ * by roofline.sh with -march=native, bench_quant.c by CMake); it also
+ * gives them their clock and load-average helpers.
  */
 #ifndef LLM_BENCH_READBW_H
 #define LLM_BENCH_READBW_H
@@ -36,10 +37,25 @@
 #define READBW_MAX_THREADS 64
 #define READBW_CHUNK ((size_t)2 << 20 >> 2) /* floats per 2 MiB chunk */
 
+/* Seconds on the monotonic clock (also the timer of the programs that
+ * include this header). */
 static double readbw_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The 1-minute load average (-1 when unknown): the machine is shared, and
+ * figures taken under load are lower bounds. */
+static double readbw_load1(void) {
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
 }
 
 /* Sum of p[0..n), n a multiple of 64: 64 independent partial sums. */

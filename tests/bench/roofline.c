@@ -58,23 +58,6 @@ void omp_set_num_threads(int n) __attribute__((weak));
 
 #define MAX_THREADS 64
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double load1(void) {
-    double l = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1)
-            l = -1.0;
-        fclose(f);
-    }
-    return l;
-}
-
 /* ---- sgemm ------------------------------------------------------------ */
 
 typedef struct {
@@ -137,7 +120,7 @@ static void bench_sgemm(const char *shape, int m, int n, int k, int threads, int
         b[i] = (float)((int)(i * 104729u % 199u) - 99) * 1e-3f;
     /* Repeat until ~1.5 s of work or 40 runs, at least 5; keep the fastest. */
     for (rep = 0; rep < 40 && (rep < 5 || total < 1.5); rep++) {
-        t0 = now();
+        t0 = readbw_now();
         if (blas_split) {
             if (omp_set_num_threads)
                 omp_set_num_threads(threads);
@@ -147,7 +130,7 @@ static void bench_sgemm(const char *shape, int m, int n, int k, int threads, int
         } else {
             gemm_split(a, b, c, m, n, k, threads);
         }
-        dt = now() - t0;
+        dt = readbw_now() - t0;
         total += dt;
         if (dt < best)
             best = dt;
@@ -159,7 +142,7 @@ static void bench_sgemm(const char *shape, int m, int n, int k, int threads, int
     printf("bench=roofline what=sgemm shape=%s M=%d N=%d K=%d threads=%d split=%s gflops=%.1f "
            "ms=%.3f check=%.4g load1=%.2f\n",
            shape, m, n, k, threads, blas_split ? "blas" : "rows", flops / best / 1e9, best * 1e3,
-           (double)c[(size_t)m * n / 2 + 1], load1());
+           (double)c[(size_t)m * n / 2 + 1], readbw_load1());
     fflush(stdout);
     free(a);
     free(b);
@@ -186,7 +169,7 @@ int main(int argc, char **argv) {
 
     /* One thread, then THREADS (when more than one). */
     for (t = 1; t <= threads; t = t == threads ? threads + 1 : threads) {
-        readbw_ceiling("bench=roofline what=read", mb, t, 5, load1);
+        readbw_ceiling("bench=roofline what=read", mb, t, 5, readbw_load1);
         bench_sgemm("square", 1024, 1024, 1024, t, 0);
         bench_sgemm("prefill", 128, 3072, 768, t, 0);
         if (par && t > 1)
